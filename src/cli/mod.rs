@@ -1,0 +1,4 @@
+//! Subcommands of the `consentline` binary.
+
+pub mod dtmf;
+pub mod prompts;

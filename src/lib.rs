@@ -1,0 +1,20 @@
+//! consentline: the phone front door for call-recording consent and CCPA privacy requests.
+//!
+//! # Architecture
+//! The crate is split so that everything that decides is pure and everything that waits is
+//! thin:
+//!
+//! - [`media`]: DSP. G.711 codecs, dBm0 levels, tone synthesis and the Q.24 DTMF receiver.
+//!   Pure and synchronous, no allocation per sample, no clock, no I/O.
+//! - [`prompt`]: the voice prompt catalog. WAV files are read, downmixed, resampled to 8 kHz,
+//!   levelled and encoded to μ-law once at start-up, cut into 20 ms frames shared behind `Arc`,
+//!   and fingerprinted with the SHA-256 of exactly the audio a caller hears.
+//! - [`audio`]: reading WAV files of any common encoding for the command-line tools.
+//!
+//! # Panic policy
+//! Bad external input (audio, files, wire messages) is an error value, never a panic. A panic
+//! is a bug.
+
+pub mod audio;
+pub mod media;
+pub mod prompt;

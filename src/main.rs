@@ -1,0 +1,38 @@
+//! The `consentline` command. Each subcommand lives in `cli/`; this file only parses
+//! arguments and turns errors into a one-line message and a non-zero exit.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "consentline", version, about = "IVR front door for call-recording consent and CCPA privacy requests")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect DTMF keys in a WAV file; prints one JSON object per key per line.
+    Dtmf(cli::dtmf::DtmfArgs),
+    /// Load and list the prompt catalog; fails if any prompt is invalid.
+    Prompts(cli::prompts::PromptsArgs),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Dtmf(a) => cli::dtmf::run(&a),
+        Command::Prompts(a) => cli::prompts::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line per problem, no backtrace: these are user errors, not bugs.
+            eprintln!("consentline: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
