@@ -103,7 +103,10 @@ pub fn downmix(interleaved: &[f32], channels: u16) -> Vec<f32> {
     interleaved
         .chunks(channels)
         .map(|frame| {
-            let sum: f32 = frame.iter().map(|s| if s.is_finite() { *s } else { 0.0 }).sum();
+            let sum: f32 = frame
+                .iter()
+                .map(|s| if s.is_finite() { *s } else { 0.0 })
+                .sum();
             sum / channels as f32
         })
         .collect()
@@ -119,8 +122,12 @@ fn g711_wav(bytes: &[u8]) -> Result<Option<Mono>, AudioError> {
     let mut format: Option<(Law, u16, u32)> = None;
     while pos + 8 <= bytes.len() {
         let id = &bytes[pos..pos + 4];
-        let size = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]])
-            as usize;
+        let size = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]) as usize;
         let body_start = pos + 8;
         let body_end = body_start.saturating_add(size).min(bytes.len());
         let body = &bytes[body_start..body_end];
@@ -142,7 +149,9 @@ fn g711_wav(bytes: &[u8]) -> Result<Option<Mono>, AudioError> {
             let rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
             let bits = u16::from_le_bytes([body[14], body[15]]);
             if bits != 8 {
-                return Err(AudioError::Unsupported(format!("G.711 with {bits} bits per sample")));
+                return Err(AudioError::Unsupported(format!(
+                    "G.711 with {bits} bits per sample"
+                )));
             }
             if channels == 0 || rate == 0 {
                 return Err(AudioError::Corrupt("zero channels or sample rate".into()));
@@ -202,7 +211,9 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioErro
     }
     let tail = chunks.remainder();
     if !tail.is_empty() {
-        let produced = resampler.process_partial(Some(&[tail]), None).map_err(fail)?;
+        let produced = resampler
+            .process_partial(Some(&[tail]), None)
+            .map_err(fail)?;
         out.extend_from_slice(&produced[0]);
     }
     // Flush the filter's delay line.
@@ -251,9 +262,17 @@ mod tests {
 
     #[test]
     fn garbage_is_a_clear_error() {
-        assert!(matches!(read_wav_bytes(b"not a wav at all"), Err(AudioError::Corrupt(_))));
+        assert!(matches!(
+            read_wav_bytes(b"not a wav at all"),
+            Err(AudioError::Corrupt(_))
+        ));
         let mut riff = b"RIFF\x04\x00\x00\x00WAVE".to_vec();
-        riff.extend_from_slice(b"fmt \x10\x00\x00\x00\x07\x00\x01\x00\x40\x1f\x00\x00\x40\x1f\x00\x00\x01\x00\x08\x00");
-        assert_eq!(read_wav_bytes(&riff).unwrap_err(), AudioError::Corrupt("no data chunk".into()));
+        riff.extend_from_slice(
+            b"fmt \x10\x00\x00\x00\x07\x00\x01\x00\x40\x1f\x00\x00\x40\x1f\x00\x00\x01\x00\x08\x00",
+        );
+        assert_eq!(
+            read_wav_bytes(&riff).unwrap_err(),
+            AudioError::Corrupt("no data chunk".into())
+        );
     }
 }

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "consentline", version, about = "IVR front door for call-recording consent and CCPA privacy requests")]
+#[command(
+    name = "consentline",
+    version,
+    about = "IVR front door for call-recording consent and CCPA privacy requests"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,

@@ -12,7 +12,12 @@ use consentline::media::tone::DtmfTone;
 use support::*;
 
 /// The 16 keys with the given tone builder, 50 ms on / 50 ms off; returns (expected, got).
-fn run_keys(seed: u64, channel: Channel, config: Config, make: impl Fn(Key) -> DtmfTone) -> (String, String) {
+fn run_keys(
+    seed: u64,
+    channel: Channel,
+    config: Config,
+    make: impl Fn(Key) -> DtmfTone,
+) -> (String, String) {
     let mut sig = Signal::new(seed);
     for key in Key::ALL {
         sig.tone(make(key), 50 * MS).silence(50 * MS);
@@ -31,7 +36,10 @@ fn assert_all_keys(label: &str, seed: u64, config: Config, make: impl Fn(Key) ->
 fn assert_no_keys(label: &str, seed: u64, config: Config, make: impl Fn(Key) -> DtmfTone + Copy) {
     for channel in CHANNELS {
         let (_, got) = run_keys(seed, channel, config, make);
-        assert_eq!(got, "", "{label} ({channel:?}, seed {seed}) should be rejected");
+        assert_eq!(
+            got, "",
+            "{label} ({channel:?}, seed {seed}) should be rejected"
+        );
     }
 }
 
@@ -40,7 +48,13 @@ fn att() -> Config {
 }
 
 fn tone(key: Key, low_dbm0: f32, high_dbm0: f32, low_dev: f64, high_dev: f64) -> DtmfTone {
-    DtmfTone { key, low_dbm0, high_dbm0, low_deviation: low_dev, high_deviation: high_dev }
+    DtmfTone {
+        key,
+        low_dbm0,
+        high_dbm0,
+        low_deviation: low_dev,
+        high_deviation: high_dev,
+    }
 }
 
 #[test]
@@ -49,7 +63,9 @@ fn decodes_all_16_keys_exactly() {
     // and at a typical -10 dBm0.
     for (i, level) in [-4.0, -10.0].into_iter().enumerate() {
         for round in 0..10 {
-            assert_all_keys("decode", 100 + i as u64 * 10 + round, att(), |k| DtmfTone::new(k, level));
+            assert_all_keys("decode", 100 + i as u64 * 10 + round, att(), |k| {
+                DtmfTone::new(k, level)
+            });
         }
     }
 }
@@ -61,9 +77,12 @@ fn frequency_tolerance_accepts_1_5_percent_on_both_tones_and_rejects_3_5_percent
         for high in [-0.015, 0.0, 0.015] {
             for level in [-4.0, -25.0] {
                 seed += 1;
-                assert_all_keys(&format!("deviation {low:+} / {high:+} at {level} dBm0"), seed, att(), |k| {
-                    tone(k, level, level, low, high)
-                });
+                assert_all_keys(
+                    &format!("deviation {low:+} / {high:+} at {level} dBm0"),
+                    seed,
+                    att(),
+                    |k| tone(k, level, level, low, high),
+                );
             }
         }
     }
@@ -73,7 +92,9 @@ fn frequency_tolerance_accepts_1_5_percent_on_both_tones_and_rejects_3_5_percent
             let d = sign * dev;
             for (low, high) in [(d, 0.0), (0.0, d), (d, d), (d, -d)] {
                 seed += 1;
-                assert_no_keys(&format!("deviation {low:+} / {high:+}"), seed, att(), |k| tone(k, -10.0, -10.0, low, high));
+                assert_no_keys(&format!("deviation {low:+} / {high:+}"), seed, att(), |k| {
+                    tone(k, -10.0, -10.0, low, high)
+                });
             }
         }
     }
@@ -87,7 +108,9 @@ fn frequency_edges_are_between_the_limits() {
         let mut first_none = None;
         for step in 0..=40 {
             let dev = sign * step as f64 * 0.001;
-            let (want, got) = run_keys(300 + step, Channel::Ulaw, att(), |k| tone(k, -10.0, -10.0, dev, dev));
+            let (want, got) = run_keys(300 + step, Channel::Ulaw, att(), |k| {
+                tone(k, -10.0, -10.0, dev, dev)
+            });
             if got == want {
                 last_full = dev;
             }
@@ -103,21 +126,40 @@ fn frequency_edges_are_between_the_limits() {
 
 #[test]
 fn level_range_0_to_minus_25_dbm0_accepted_below_minus_55_rejected() {
-    for (i, level) in [0.0, -3.0, -10.0, -15.0, -20.0, -25.0].into_iter().enumerate() {
-        assert_all_keys(&format!("{level} dBm0"), 400 + i as u64, att(), |k| DtmfTone::new(k, level));
+    for (i, level) in [0.0, -3.0, -10.0, -15.0, -20.0, -25.0]
+        .into_iter()
+        .enumerate()
+    {
+        assert_all_keys(&format!("{level} dBm0"), 400 + i as u64, att(), |k| {
+            DtmfTone::new(k, level)
+        });
     }
     for (i, level) in [-55.0, -60.0, -45.0].into_iter().enumerate() {
-        assert_no_keys(&format!("{level} dBm0"), 410 + i as u64, att(), |k| DtmfTone::new(k, level));
+        assert_no_keys(&format!("{level} dBm0"), 410 + i as u64, att(), |k| {
+            DtmfTone::new(k, level)
+        });
     }
 }
 
 #[test]
 fn level_floor_is_configurable() {
-    let strict = Config { min_level_dbm0: -20.0, ..att() };
-    assert_all_keys("-15 dBm0 with a -20 floor", 420, strict, |k| DtmfTone::new(k, -15.0));
-    assert_no_keys("-25 dBm0 with a -20 floor", 421, strict, |k| DtmfTone::new(k, -25.0));
-    let lax = Config { min_level_dbm0: -48.0, ..att() };
-    assert_all_keys("-42 dBm0 with a -48 floor", 422, lax, |k| DtmfTone::new(k, -42.0));
+    let strict = Config {
+        min_level_dbm0: -20.0,
+        ..att()
+    };
+    assert_all_keys("-15 dBm0 with a -20 floor", 420, strict, |k| {
+        DtmfTone::new(k, -15.0)
+    });
+    assert_no_keys("-25 dBm0 with a -20 floor", 421, strict, |k| {
+        DtmfTone::new(k, -25.0)
+    });
+    let lax = Config {
+        min_level_dbm0: -48.0,
+        ..att()
+    };
+    assert_all_keys("-42 dBm0 with a -48 floor", 422, lax, |k| {
+        DtmfTone::new(k, -42.0)
+    });
 }
 
 #[test]
@@ -126,23 +168,41 @@ fn twist_8_db_normal_and_4_db_reverse_accepted_exactly_at_the_limits() {
     // The louder tone anywhere in the operate range, the other exactly at the limit.
     for strong in [-3.0, -10.0, -17.0] {
         seed += 1;
-        assert_all_keys(&format!("normal twist 8.0 dB, low at {strong}"), seed, att(), |k| tone(k, strong, strong - 8.0, 0.0, 0.0));
+        assert_all_keys(
+            &format!("normal twist 8.0 dB, low at {strong}"),
+            seed,
+            att(),
+            |k| tone(k, strong, strong - 8.0, 0.0, 0.0),
+        );
         seed += 1;
-        assert_all_keys(&format!("reverse twist 4.0 dB, high at {strong}"), seed, att(), |k| tone(k, strong - 4.0, strong, 0.0, 0.0));
+        assert_all_keys(
+            &format!("reverse twist 4.0 dB, high at {strong}"),
+            seed,
+            att(),
+            |k| tone(k, strong - 4.0, strong, 0.0, 0.0),
+        );
     }
     // At the limits together with the worst frequency error.
     for dev in [-0.015, 0.015] {
         seed += 1;
-        assert_all_keys(&format!("normal 8 dB at {dev:+}"), seed, att(), |k| tone(k, -6.0, -14.0, dev, dev));
+        assert_all_keys(&format!("normal 8 dB at {dev:+}"), seed, att(), |k| {
+            tone(k, -6.0, -14.0, dev, dev)
+        });
         seed += 1;
-        assert_all_keys(&format!("reverse 4 dB at {dev:+}"), seed, att(), |k| tone(k, -14.0, -10.0, dev, dev));
+        assert_all_keys(&format!("reverse 4 dB at {dev:+}"), seed, att(), |k| {
+            tone(k, -14.0, -10.0, dev, dev)
+        });
     }
     // Clearly beyond: 2 dB past each limit.
     for strong in [-3.0, -10.0] {
         seed += 1;
-        assert_no_keys("normal twist 10 dB", seed, att(), |k| tone(k, strong, strong - 10.0, 0.0, 0.0));
+        assert_no_keys("normal twist 10 dB", seed, att(), |k| {
+            tone(k, strong, strong - 10.0, 0.0, 0.0)
+        });
         seed += 1;
-        assert_no_keys("reverse twist 6 dB", seed, att(), |k| tone(k, strong - 6.0, strong, 0.0, 0.0));
+        assert_no_keys("reverse twist 6 dB", seed, att(), |k| {
+            tone(k, strong - 6.0, strong, 0.0, 0.0)
+        });
     }
 }
 
@@ -168,7 +228,10 @@ fn twist_edges_are_reported() {
         }
         println!("{name} twist (μ-law): all 16 accepted up to {last_full:.1} dB");
         let limit = if normal { 8.0 } else { 4.0 };
-        assert!(last_full >= limit && last_full <= limit + 1.5, "{name} edge {last_full}");
+        assert!(
+            last_full >= limit && last_full <= limit + 1.5,
+            "{name} edge {last_full}"
+        );
     }
 }
 
@@ -182,7 +245,11 @@ fn timing_40_ms_on_40_ms_off_including_repeats_is_accepted() {
                 sig.tone(DtmfTone::new(k, -10.0), 40 * MS).silence(40 * MS);
             }
             let got = detect(&through(channel, &sig.samples()));
-            assert_eq!(digits(&got), placed_digits(&sig.placed), "{channel:?} seed {seed}");
+            assert_eq!(
+                digits(&got),
+                placed_digits(&sig.placed),
+                "{channel:?} seed {seed}"
+            );
         }
     }
 }
@@ -194,10 +261,15 @@ fn timing_tones_of_23_ms_or_less_are_rejected() {
             for channel in CHANNELS {
                 let mut sig = Signal::new(800 + seed * 31 + len_ms as u64);
                 for key in Key::ALL {
-                    sig.tone(DtmfTone::new(key, -4.0), len_ms * MS).silence(60 * MS);
+                    sig.tone(DtmfTone::new(key, -4.0), len_ms * MS)
+                        .silence(60 * MS);
                 }
                 let got = detect(&through(channel, &sig.samples()));
-                assert!(got.is_empty(), "{len_ms} ms tones detected: {} ({channel:?})", digits(&got));
+                assert!(
+                    got.is_empty(),
+                    "{len_ms} ms tones detected: {} ({channel:?})",
+                    digits(&got)
+                );
             }
         }
     }
@@ -213,15 +285,27 @@ fn timing_duration_edge_is_reported() {
         for seed in 0..8 {
             let mut sig = Signal::new(900 + seed * 64 + len_ms as u64);
             for key in Key::ALL {
-                sig.tone(DtmfTone::new(key, -10.0), len_ms * MS).silence(60 * MS);
+                sig.tone(DtmfTone::new(key, -10.0), len_ms * MS)
+                    .silence(60 * MS);
             }
             accepted += detect(&ulaw(&sig.samples())).len();
             total += 16;
         }
         rows.push((len_ms, accepted, total));
     }
-    let always = rows.iter().rev().take_while(|r| r.1 == r.2).last().map(|r| r.0).unwrap();
-    let never = rows.iter().take_while(|r| r.1 == 0).last().map(|r| r.0).unwrap_or(0);
+    let always = rows
+        .iter()
+        .rev()
+        .take_while(|r| r.1 == r.2)
+        .last()
+        .map(|r| r.0)
+        .unwrap();
+    let never = rows
+        .iter()
+        .take_while(|r| r.1 == 0)
+        .last()
+        .map(|r| r.0)
+        .unwrap_or(0);
     println!("duration (μ-law, random alignment): never accepted up to {never} ms, always from {always} ms");
     for (ms, a, t) in &rows {
         if *a != 0 && a != t {
@@ -238,10 +322,15 @@ fn timing_dropouts_up_to_10_ms_are_bridged() {
             for channel in CHANNELS {
                 let mut sig = Signal::new(1000 + seed * 17 + gap_ms as u64);
                 for key in Key::ALL {
-                    sig.tone_with_gap(DtmfTone::new(key, -10.0), (80 + gap_ms) * MS, gap_ms * MS).silence(50 * MS);
+                    sig.tone_with_gap(DtmfTone::new(key, -10.0), (80 + gap_ms) * MS, gap_ms * MS)
+                        .silence(50 * MS);
                 }
                 let got = detect(&through(channel, &sig.samples()));
-                assert_eq!(digits(&got), placed_digits(&sig.placed), "{gap_ms} ms gap, {channel:?}");
+                assert_eq!(
+                    digits(&got),
+                    placed_digits(&sig.placed),
+                    "{gap_ms} ms gap, {channel:?}"
+                );
             }
         }
     }
@@ -252,7 +341,10 @@ fn noise_1000_of_1000_digits_at_15_db_snr() {
     // Tones at -10 dBm0 each (-6.99 dBm0 together); white noise 15 dB below the pair.
     for channel in CHANNELS {
         let missed = noise_misses(1100, channel, 15.0);
-        assert_eq!(missed, 0, "{channel:?}: {missed} of 1000 digits wrong at 15 dB SNR");
+        assert_eq!(
+            missed, 0,
+            "{channel:?}: {missed} of 1000 digits wrong at 15 dB SNR"
+        );
     }
 }
 
@@ -264,7 +356,8 @@ fn noise_misses(seed: u64, channel: Channel, snr_db: f32) -> usize {
     for block in 0..10 {
         let mut sig = Signal::new(seed + block);
         for i in 0..100 {
-            sig.tone(DtmfTone::new(Key::ALL[i % 16], -10.0), 50 * MS).silence(50 * MS);
+            sig.tone(DtmfTone::new(Key::ALL[i % 16], -10.0), 50 * MS)
+                .silence(50 * MS);
         }
         sig.noise(-6.99 - snr_db);
         let got = detect(&through(channel, &sig.samples()));
@@ -307,33 +400,54 @@ fn noise_lowest_snr_with_no_misses_is_reported() {
 #[test]
 fn dc_offset_hum_and_dial_tone_do_not_hurt_detection() {
     let mut seed = 1300;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Signal)>)> = vec![
-        ("DC +3000", Box::new(|s: &mut Signal| {
-            s.dc(3000.0);
-        })),
-        ("DC -8000", Box::new(|s: &mut Signal| {
-            s.dc(-8000.0);
-        })),
-        ("50 Hz hum 10 dB below", Box::new(|s: &mut Signal| {
-            s.sine(50.0, -20.0);
-        })),
-        ("60 Hz hum 10 dB below", Box::new(|s: &mut Signal| {
-            s.sine(60.0, -20.0).sine(180.0, -30.0);
-        })),
-        ("350+440 Hz dial tone 10 dB below", Box::new(|s: &mut Signal| {
-            s.sine(350.0, -20.0).sine(440.0, -20.0);
-        })),
+    type Interferer = Box<dyn Fn(&mut Signal)>;
+    let cases: Vec<(&str, Interferer)> = vec![
+        (
+            "DC +3000",
+            Box::new(|s: &mut Signal| {
+                s.dc(3000.0);
+            }),
+        ),
+        (
+            "DC -8000",
+            Box::new(|s: &mut Signal| {
+                s.dc(-8000.0);
+            }),
+        ),
+        (
+            "50 Hz hum 10 dB below",
+            Box::new(|s: &mut Signal| {
+                s.sine(50.0, -20.0);
+            }),
+        ),
+        (
+            "60 Hz hum 10 dB below",
+            Box::new(|s: &mut Signal| {
+                s.sine(60.0, -20.0).sine(180.0, -30.0);
+            }),
+        ),
+        (
+            "350+440 Hz dial tone 10 dB below",
+            Box::new(|s: &mut Signal| {
+                s.sine(350.0, -20.0).sine(440.0, -20.0);
+            }),
+        ),
     ];
     for (name, add) in &cases {
         for channel in CHANNELS {
             seed += 1;
             let mut sig = Signal::new(seed);
             for key in Key::ALL {
-                sig.tone(DtmfTone::new(key, -10.0), 50 * MS).silence(50 * MS);
+                sig.tone(DtmfTone::new(key, -10.0), 50 * MS)
+                    .silence(50 * MS);
             }
             add(&mut sig);
             let got = detect(&through(channel, &sig.samples()));
-            assert_eq!(digits(&got), placed_digits(&sig.placed), "{name} ({channel:?})");
+            assert_eq!(
+                digits(&got),
+                placed_digits(&sig.placed),
+                "{name} ({channel:?})"
+            );
         }
     }
 }
@@ -341,7 +455,12 @@ fn dc_offset_hum_and_dial_tone_do_not_hurt_detection() {
 #[test]
 fn interferers_alone_make_no_digits() {
     let mut sig = Signal::new(1400);
-    sig.silence(8000 * 4).sine(350.0, -10.0).sine(440.0, -10.0).sine(60.0, -5.0).dc(2000.0).noise(-40.0);
+    sig.silence(8000 * 4)
+        .sine(350.0, -10.0)
+        .sine(440.0, -10.0)
+        .sine(60.0, -5.0)
+        .dc(2000.0)
+        .noise(-40.0);
     assert!(detect(&ulaw(&sig.samples())).is_empty());
 }
 
@@ -354,7 +473,8 @@ fn latency_started_no_later_than_50_ms_after_onset() {
     for seed in 0..20 {
         let mut sig = Signal::new(1500 + seed);
         for key in Key::ALL {
-            sig.tone(DtmfTone::new(key, -10.0), 50 * MS).silence(50 * MS);
+            sig.tone(DtmfTone::new(key, -10.0), 50 * MS)
+                .silence(50 * MS);
         }
         let samples = ulaw(&sig.samples());
         let mut rx = Receiver::default();
@@ -385,25 +505,42 @@ fn latency_started_no_later_than_50_ms_after_onset() {
         max_err as f64 / 8.0
     );
     assert!(worst <= 50 * 8, "worst latency {} samples", worst);
-    assert!(max_err <= 10 * 8, "onset estimates off by up to {max_err} samples");
+    assert!(
+        max_err <= 10 * 8,
+        "onset estimates off by up to {max_err} samples"
+    );
 }
 
 #[test]
 fn ntt_profile_limits() {
     let ntt = Config::for_profile(Profile::Ntt);
-    assert_all_keys("NTT 1.8 % both", 1600, ntt, |k| tone(k, -10.0, -10.0, 0.018, -0.018));
-    assert_no_keys("NTT 3.0 %", 1601, ntt, |k| tone(k, -10.0, -10.0, 0.030, 0.030));
-    assert_all_keys("NTT twist 5 dB normal", 1602, ntt, |k| tone(k, -5.0, -10.0, 0.0, 0.0));
-    assert_all_keys("NTT twist 5 dB reverse", 1603, ntt, |k| tone(k, -10.0, -5.0, 0.0, 0.0));
-    assert_no_keys("NTT twist 8 dB normal", 1604, ntt, |k| tone(k, -3.0, -11.0, 0.0, 0.0));
+    assert_all_keys("NTT 1.8 % both", 1600, ntt, |k| {
+        tone(k, -10.0, -10.0, 0.018, -0.018)
+    });
+    assert_no_keys("NTT 3.0 %", 1601, ntt, |k| {
+        tone(k, -10.0, -10.0, 0.030, 0.030)
+    });
+    assert_all_keys("NTT twist 5 dB normal", 1602, ntt, |k| {
+        tone(k, -5.0, -10.0, 0.0, 0.0)
+    });
+    assert_all_keys("NTT twist 5 dB reverse", 1603, ntt, |k| {
+        tone(k, -10.0, -5.0, 0.0, 0.0)
+    });
+    assert_no_keys("NTT twist 8 dB normal", 1604, ntt, |k| {
+        tone(k, -3.0, -11.0, 0.0, 0.0)
+    });
     assert_all_keys("NTT -24 dBm0", 1605, ntt, |k| DtmfTone::new(k, -24.0));
     assert_no_keys("NTT -29 dBm0", 1606, ntt, |k| DtmfTone::new(k, -29.0));
     // 30 ms pauses between repeats of the same key.
     let mut sig = Signal::new(1607);
     for key in Key::parse_sequence("11115555##").unwrap() {
-        sig.tone(DtmfTone::new(key, -10.0), 40 * MS).silence(30 * MS);
+        sig.tone(DtmfTone::new(key, -10.0), 40 * MS)
+            .silence(30 * MS);
     }
-    assert_eq!(digits(&detect_with(ntt, &ulaw(&sig.samples()))), placed_digits(&sig.placed));
+    assert_eq!(
+        digits(&detect_with(ntt, &ulaw(&sig.samples()))),
+        placed_digits(&sig.placed)
+    );
 }
 
 #[test]
@@ -412,28 +549,40 @@ fn etsi_profile_bridges_drop_outs_under_20_ms() {
     for gap_ms in [12, 15, 18] {
         let mut sig = Signal::new(1700 + gap_ms as u64);
         for key in Key::ALL {
-            sig.tone_with_gap(DtmfTone::new(key, -10.0), (80 + gap_ms) * MS, gap_ms * MS).silence(60 * MS);
+            sig.tone_with_gap(DtmfTone::new(key, -10.0), (80 + gap_ms) * MS, gap_ms * MS)
+                .silence(60 * MS);
         }
         let got = detect_with(etsi, &ulaw(&sig.samples()));
-        assert_eq!(digits(&got), placed_digits(&sig.placed), "ETSI {gap_ms} ms drop-out");
+        assert_eq!(
+            digits(&got),
+            placed_digits(&sig.placed),
+            "ETSI {gap_ms} ms drop-out"
+        );
     }
-    assert_all_keys("ETSI twist 6 dB", 1710, etsi, |k| tone(k, -4.0, -10.0, 0.0, 0.0));
+    assert_all_keys("ETSI twist 6 dB", 1710, etsi, |k| {
+        tone(k, -4.0, -10.0, 0.0, 0.0)
+    });
 }
 
 #[test]
 fn a_law_round_trip_also_decodes() {
     let mut sig = Signal::new(1800);
     for key in Key::ALL {
-        sig.tone(tone(key, -20.0, -24.0, 0.015, -0.015), 40 * MS).silence(40 * MS);
+        sig.tone(tone(key, -20.0, -24.0, 0.015, -0.015), 40 * MS)
+            .silence(40 * MS);
     }
-    assert_eq!(digits(&detect(&alaw(&sig.samples()))), placed_digits(&sig.placed));
+    assert_eq!(
+        digits(&detect(&alaw(&sig.samples()))),
+        placed_digits(&sig.placed)
+    );
 }
 
 #[test]
 fn output_is_identical_however_the_input_is_chunked() {
     let mut sig = Signal::new(1900);
     for key in Key::ALL {
-        sig.tone(tone(key, -12.0, -15.0, 0.01, -0.01), 45 * MS).silence(45 * MS);
+        sig.tone(tone(key, -12.0, -15.0, 0.01, -0.01), 45 * MS)
+            .silence(45 * MS);
     }
     sig.noise(-35.0);
     let samples = ulaw(&sig.samples());

@@ -20,7 +20,11 @@ fn ulaw_decodes_all_256_codes_like_sox() {
     let expected = s16le(&fixture("sox-s16le-from-every-ulaw-code.raw"));
     assert_eq!(expected.len(), 256);
     for code in 0..=255u8 {
-        assert_eq!(g711::ulaw_decode(code), expected[code as usize], "code {code:#04x}");
+        assert_eq!(
+            g711::ulaw_decode(code),
+            expected[code as usize],
+            "code {code:#04x}"
+        );
     }
 }
 
@@ -29,7 +33,11 @@ fn alaw_decodes_all_256_codes_like_sox() {
     let expected = s16le(&fixture("sox-s16le-from-every-alaw-code.raw"));
     assert_eq!(expected.len(), 256);
     for code in 0..=255u8 {
-        assert_eq!(g711::alaw_decode(code), expected[code as usize], "code {code:#04x}");
+        assert_eq!(
+            g711::alaw_decode(code),
+            expected[code as usize],
+            "code {code:#04x}"
+        );
     }
 }
 
@@ -44,7 +52,12 @@ fn ulaw_encodes_every_16_bit_sample_like_sox() {
             mismatches.push(sample);
         }
     }
-    assert!(mismatches.is_empty(), "{} mismatches, first {:?}", mismatches.len(), &mismatches[..mismatches.len().min(8)]);
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches, first {:?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(8)]
+    );
 }
 
 #[test]
@@ -58,7 +71,12 @@ fn alaw_encodes_every_16_bit_sample_like_sox() {
             mismatches.push(sample);
         }
     }
-    assert!(mismatches.is_empty(), "{} mismatches, first {:?}", mismatches.len(), &mismatches[..mismatches.len().min(8)]);
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches, first {:?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(8)]
+    );
 }
 
 #[test]

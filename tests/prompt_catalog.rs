@@ -27,16 +27,30 @@ fn shipped_dir() -> PathBuf {
 
 #[test]
 fn shipped_catalog_loads_in_both_languages() {
-    let catalog = Catalog::load(&shipped_dir(), LoadOptions::default()).expect("shipped prompts load");
+    let catalog =
+        Catalog::load(&shipped_dir(), LoadOptions::default()).expect("shipped prompts load");
     let digits: Vec<String> = (0..10).map(|d| format!("digit.{d}")).collect();
     let mut required: Vec<&str> = CONSENT_IDS.to_vec();
     required.extend(digits.iter().map(String::as_str));
-    assert_eq!(catalog.missing(&required, &["en", "es"]), Vec::<String>::new());
+    assert_eq!(
+        catalog.missing(&required, &["en", "es"]),
+        Vec::<String>::new()
+    );
     assert_eq!(catalog.languages(), vec!["en", "es"]);
     for p in catalog.iter() {
         // Levelled to telephony speech level, no clipping in the μ-law sent.
-        assert!((-19.5..=-16.5).contains(&p.level_dbm0), "{} {}: {} dBm0", p.id, p.language, p.level_dbm0);
-        assert!(p.frames.iter().flatten().all(|&c| c != 0x80 && c != 0x00), "{} clips", p.id);
+        assert!(
+            (-19.5..=-16.5).contains(&p.level_dbm0),
+            "{} {}: {} dBm0",
+            p.id,
+            p.language,
+            p.level_dbm0
+        );
+        assert!(
+            p.frames.iter().flatten().all(|&c| c != 0x80 && c != 0x00),
+            "{} clips",
+            p.id
+        );
         assert!(p.duration_ms() > 200 && p.duration_ms() < 20_000);
         // Evidence hash is the SHA-256 of exactly the frames.
         let mut h = Sha256::new();
@@ -49,8 +63,18 @@ fn shipped_catalog_loads_in_both_languages() {
     // Prompts must not contain anything the DTMF receiver would hear as a key (they are
     // played while the receiver listens for barge-in on a line with echo).
     for p in catalog.iter() {
-        let pcm: Vec<i16> = p.frames.iter().flatten().map(|&c| g711::ulaw_decode(c)).collect();
-        assert!(support::detect(&pcm).is_empty(), "{} {} triggers the DTMF receiver", p.id, p.language);
+        let pcm: Vec<i16> = p
+            .frames
+            .iter()
+            .flatten()
+            .map(|&c| g711::ulaw_decode(c))
+            .collect();
+        assert!(
+            support::detect(&pcm).is_empty(),
+            "{} {} triggers the DTMF receiver",
+            p.id,
+            p.language
+        );
     }
 }
 
@@ -108,7 +132,9 @@ fn write_wav(path: &Path, spec: hound::WavSpec, mono: &[f32]) {
                 (hound::SampleFormat::Float, _) => w.write_sample(s).unwrap(),
                 (_, 8) => w.write_sample((s * 127.0) as i8).unwrap(),
                 (_, 16) => w.write_sample((s * 32767.0) as i16).unwrap(),
-                (_, bits) => w.write_sample((s * ((1i64 << (bits - 1)) - 1) as f32) as i32).unwrap(),
+                (_, bits) => w
+                    .write_sample((s * ((1i64 << (bits - 1)) - 1) as f32) as i32)
+                    .unwrap(),
             }
         }
     }
@@ -128,23 +154,52 @@ fn own_recordings_in_any_rate_width_and_layout_load_and_keep_their_content() {
     ];
     let names: Vec<(String, String)> = shapes
         .iter()
-        .map(|(rate, ch, bits, fmt)| (format!("p{rate}"), format!("{fmt:?}-{bits}bit-{rate}Hz-{ch}ch.wav")))
+        .map(|(rate, ch, bits, fmt)| {
+            (
+                format!("p{rate}"),
+                format!("{fmt:?}-{bits}bit-{rate}Hz-{ch}ch.wav"),
+            )
+        })
         .collect();
-    let entries: Vec<(&str, &str)> = names.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let entries: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     let dir = Dir::new(&entries);
     for ((rate, channels, bits, format), (_, file)) in shapes.iter().zip(&names) {
-        let spec = hound::WavSpec { channels: *channels, sample_rate: *rate, bits_per_sample: *bits, sample_format: *format };
+        let spec = hound::WavSpec {
+            channels: *channels,
+            sample_rate: *rate,
+            bits_per_sample: *bits,
+            sample_format: *format,
+        };
         write_wav(&dir.path(file), spec, &key_signal(*rate, 1.0));
     }
     let catalog = dir.load().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(catalog.len(), shapes.len());
     for p in catalog.iter() {
         assert_eq!(p.duration_ms(), 1000, "{}: duration kept", p.id);
-        assert!((p.level_dbm0 + 18.0).abs() < 0.5, "{}: levelled to {}", p.id, p.level_dbm0);
+        assert!(
+            (p.level_dbm0 + 18.0).abs() < 0.5,
+            "{}: levelled to {}",
+            p.id,
+            p.level_dbm0
+        );
         // The key survives resampling, levelling and μ-law: the content is intact.
-        let pcm: Vec<i16> = p.frames.iter().flatten().map(|&c| g711::ulaw_decode(c)).collect();
+        let pcm: Vec<i16> = p
+            .frames
+            .iter()
+            .flatten()
+            .map(|&c| g711::ulaw_decode(c))
+            .collect();
         let hits = support::detect(&pcm);
-        assert_eq!(support::digits(&hits), "5", "{} ({})", p.id, p.source_format);
+        assert_eq!(
+            support::digits(&hits),
+            "5",
+            "{} ({})",
+            p.id,
+            p.source_format
+        );
         let mut rx = Receiver::default();
         rx.push(&pcm, |_| {});
     }
@@ -161,13 +216,25 @@ fn loud_recordings_are_levelled_without_clipping() {
         let loud = if i % 8000 < 20 { 0.99 } else { 0.03 };
         *s = loud * (std::f32::consts::TAU * 500.0 * i as f32 / 8000.0).sin();
     }
-    let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     write_wav(&dir.path("peaky.wav"), spec, &signal);
     let catalog = dir.load().unwrap();
     let p = catalog.get("peaky", "en").unwrap();
     let peak_after_gain = 0.99 * 10f32.powf(p.gain_db / 20.0);
-    assert!(peak_after_gain <= 0.98, "peak {peak_after_gain} of full scale");
-    assert!(p.level_dbm0 < -18.5, "level {} should stop short of the target", p.level_dbm0);
+    assert!(
+        peak_after_gain <= 0.98,
+        "peak {peak_after_gain} of full scale"
+    );
+    assert!(
+        p.level_dbm0 < -18.5,
+        "level {} should stop short of the target",
+        p.level_dbm0
+    );
 }
 
 fn problems(result: Result<Catalog, CatalogError>) -> Vec<(String, Problem)> {
@@ -192,8 +259,17 @@ fn bad_files_are_named_with_their_problem() {
         ("low", "low.wav"),
         ("good", "good.wav"),
     ]);
-    let spec = |rate| hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    std::fs::write(dir.path("corrupt.wav"), b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk").unwrap();
+    let spec = |rate| hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    std::fs::write(
+        dir.path("corrupt.wav"),
+        b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk",
+    )
+    .unwrap();
     write_wav(&dir.path("empty.wav"), spec(8000), &[]);
     write_wav(&dir.path("silent.wav"), spec(8000), &vec![0.0; 8000]);
     write_wav(&dir.path("long.wav"), spec(8000), &key_signal(8000, 11.0));
@@ -229,8 +305,20 @@ fn bad_files_are_named_with_their_problem() {
     // The message names each file and says what is wrong, one line each.
     let message = dir.load().unwrap_err().to_string();
     assert_eq!(message.lines().count(), 6, "{message}");
-    for (word, file) in [("not found", "missing.wav"), ("not a valid WAV", "corrupt.wav"), ("empty", "empty.wav"), ("silent", "silent.wav"), ("too long", "long.wav"), ("below the telephone rate", "low.wav")] {
-        assert!(message.lines().any(|l| l.contains(file) && l.contains(word)), "{word} / {file} in:\n{message}");
+    for (word, file) in [
+        ("not found", "missing.wav"),
+        ("not a valid WAV", "corrupt.wav"),
+        ("empty", "empty.wav"),
+        ("silent", "silent.wav"),
+        ("too long", "long.wav"),
+        ("below the telephone rate", "low.wav"),
+    ] {
+        assert!(
+            message
+                .lines()
+                .any(|l| l.contains(file) && l.contains(word)),
+            "{word} / {file} in:\n{message}"
+        );
     }
 }
 
@@ -247,7 +335,15 @@ fn manifest_errors_are_clear() {
     assert!(err.to_string().contains("no [[prompt]]"), "{err}");
 
     let dup = Dir::new(&[("a", "a.wav"), ("a", "a.wav")]);
-    let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     write_wav(&dup.path("a.wav"), spec, &key_signal(8000, 0.5));
-    assert!(matches!(problems(dup.load()).as_slice(), [(_, Problem::Duplicate)]));
+    assert!(matches!(
+        problems(dup.load()).as_slice(),
+        [(_, Problem::Duplicate)]
+    ));
 }

@@ -29,7 +29,8 @@ struct Detected {
 pub fn run(args: &DtmfArgs) -> Result<()> {
     let name = args.file.display();
     let audio = audio::read_wav(&args.file).with_context(|| format!("{name}"))?;
-    let samples = audio::to_i16(&audio::to_telephony_rate(&audio).with_context(|| format!("{name}"))?);
+    let samples =
+        audio::to_i16(&audio::to_telephony_rate(&audio).with_context(|| format!("{name}"))?);
     let mut config = Config::for_profile(args.profile);
     if let Some(level) = args.min_level {
         config.min_level_dbm0 = level;
@@ -39,21 +40,19 @@ pub fn run(args: &DtmfArgs) -> Result<()> {
     let mut out = stdout.lock();
     let mut open: Option<u64> = None;
     let mut result = Ok(());
-    let mut emit = |event: Event| {
-        match event {
-            Event::Started { at_sample, .. } => open = Some(at_sample),
-            Event::Ended { digit, at_sample } => {
-                let start = open.take().unwrap_or(at_sample);
-                let line = Detected {
-                    digit: digit.to_string(),
-                    start_ms: ms(start),
-                    end_ms: ms(at_sample),
-                };
-                if result.is_ok() {
-                    result = serde_json::to_writer(&mut out, &line)
-                        .map_err(anyhow::Error::from)
-                        .and_then(|_| writeln!(out).map_err(anyhow::Error::from));
-                }
+    let mut emit = |event: Event| match event {
+        Event::Started { at_sample, .. } => open = Some(at_sample),
+        Event::Ended { digit, at_sample } => {
+            let start = open.take().unwrap_or(at_sample);
+            let line = Detected {
+                digit: digit.to_string(),
+                start_ms: ms(start),
+                end_ms: ms(at_sample),
+            };
+            if result.is_ok() {
+                result = serde_json::to_writer(&mut out, &line)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|_| writeln!(out).map_err(anyhow::Error::from));
             }
         }
     };

@@ -30,9 +30,17 @@ struct Row<'a> {
 }
 
 pub fn run(args: &PromptsArgs) -> Result<()> {
-    let catalog = Catalog::load(&args.dir, LoadOptions { max_seconds: args.max_seconds })?;
+    let catalog = Catalog::load(
+        &args.dir,
+        LoadOptions {
+            max_seconds: args.max_seconds,
+        },
+    )?;
     if !args.json {
-        println!("{:<28} {:<4} {:>8}  {:<64}  transcript", "id", "lang", "duration", "sha256 (of the μ-law audio sent)");
+        println!(
+            "{:<28} {:<4} {:>8}  {:<64}  transcript",
+            "id", "lang", "duration", "sha256 (of the μ-law audio sent)"
+        );
     }
     for p in catalog.iter() {
         if args.json {
@@ -49,11 +57,23 @@ pub fn run(args: &PromptsArgs) -> Result<()> {
             println!("{}", serde_json::to_string(&row)?);
         } else {
             let seconds = p.duration_ms() as f64 / 1000.0;
-            println!("{:<28} {:<4} {:>7.2}s  {}  {}", p.id, p.language, seconds, p.sha256_hex(), p.transcript);
+            println!(
+                "{:<28} {:<4} {:>7.2}s  {}  {}",
+                p.id,
+                p.language,
+                seconds,
+                p.sha256_hex(),
+                p.transcript
+            );
         }
     }
     if !args.json {
-        println!("{} prompts in {}: {}", catalog.len(), catalog.languages().len(), catalog.languages().join(", "));
+        println!(
+            "{} prompts in {}: {}",
+            catalog.len(),
+            catalog.languages().len(),
+            catalog.languages().join(", ")
+        );
     }
     Ok(())
 }

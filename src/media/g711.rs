@@ -137,7 +137,11 @@ const fn ulaw_encode_grid(value: i32) -> u8 {
     };
     let clipped = if magnitude > 8159 { 8159 } else { magnitude };
     let biased = clipped + 33;
-    // Segment = position of the highest set bit above bit 5 (biased is 33..=8192).
+    if biased > 0x1FFF {
+        // Past the top segment: the largest code, as in G.711's last decision interval.
+        return 0x7F ^ mask;
+    }
+    // Segment = position of the highest set bit above bit 5 (biased is 33..=8191).
     let mut segment = 0;
     while segment < 7 && biased >= (64 << segment) {
         segment += 1;
@@ -246,7 +250,11 @@ mod tests {
             // μ-law has two codes for zero (0x7F is -0, 0xFF is +0).
             let expect = if code == 0x7F { ULAW_SILENCE } else { code };
             assert_eq!(ulaw_encode(u), expect, "μ-law code {code:#04x} -> {u}");
-            assert_eq!(alaw_encode(alaw_decode(code)), code, "A-law code {code:#04x}");
+            assert_eq!(
+                alaw_encode(alaw_decode(code)),
+                code,
+                "A-law code {code:#04x}"
+            );
         }
     }
 

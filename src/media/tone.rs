@@ -48,7 +48,14 @@ impl DtmfTone {
     pub fn add_to(&self, buf: &mut [f32], start: usize, len: usize, phases: (f64, f64)) {
         let (fl, fh) = self.frequencies();
         add_sine(buf, start, len, fl, sine_amplitude(self.low_dbm0), phases.0);
-        add_sine(buf, start, len, fh, sine_amplitude(self.high_dbm0), phases.1);
+        add_sine(
+            buf,
+            start,
+            len,
+            fh,
+            sine_amplitude(self.high_dbm0),
+            phases.1,
+        );
     }
 }
 

@@ -82,7 +82,10 @@ impl fmt::Display for Problem {
                 write!(f, "too long: {seconds:.1} s (limit {limit:.0} s)")
             }
             Problem::TooLowRate { rate } => {
-                write!(f, "sample rate {rate} Hz is below the telephone rate of 8000 Hz")
+                write!(
+                    f,
+                    "sample rate {rate} Hz is below the telephone rate of 8000 Hz"
+                )
             }
             Problem::Silent => write!(f, "file is silent (active level below {SILENT_DBM0} dBm0)"),
             Problem::Duplicate => write!(f, "another entry has the same id and language"),
@@ -277,8 +280,10 @@ fn load_one(path: &Path, entry: &ManifestEntry, options: LoadOptions) -> Result<
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -62,7 +62,8 @@ pub fn render(samples: &[f32]) -> Option<Rendered> {
     let wanted = 10f32.powf((TARGET_DBM0 - source_level) / 20.0);
     let gain = wanted.min(PEAK_LIMIT / peak);
 
-    let mut frames = vec![[g711::ULAW_SILENCE; FRAME_SAMPLES]; samples.len().div_ceil(FRAME_SAMPLES)];
+    let mut frames =
+        vec![[g711::ULAW_SILENCE; FRAME_SAMPLES]; samples.len().div_ceil(FRAME_SAMPLES)];
     for (frame, chunk) in frames.iter_mut().zip(samples.chunks(FRAME_SAMPLES)) {
         for (code, &s) in frame.iter_mut().zip(chunk) {
             let linear = (s * gain * 32768.0).round().clamp(-32768.0, 32767.0) as i16;

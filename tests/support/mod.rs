@@ -49,7 +49,11 @@ pub fn pair(events: &[Event]) -> Vec<Hit> {
             (Event::Started { digit, at_sample }, None) => open = Some((digit, at_sample)),
             (Event::Ended { digit, at_sample }, Some((d, start))) if d == digit => {
                 assert!(at_sample >= start, "end before start: {events:?}");
-                hits.push(Hit { digit, start, end: at_sample });
+                hits.push(Hit {
+                    digit,
+                    start,
+                    end: at_sample,
+                });
                 open = None;
             }
             _ => panic!("bad event order: {events:?}"),
@@ -65,12 +69,18 @@ pub fn digits(hits: &[Hit]) -> String {
 
 /// Encode to μ-law and back: the path of every Twilio call.
 pub fn ulaw(samples: &[i16]) -> Vec<i16> {
-    samples.iter().map(|&s| g711::ulaw_decode(g711::ulaw_encode(s))).collect()
+    samples
+        .iter()
+        .map(|&s| g711::ulaw_decode(g711::ulaw_encode(s)))
+        .collect()
 }
 
 /// Encode to A-law and back.
 pub fn alaw(samples: &[i16]) -> Vec<i16> {
-    samples.iter().map(|&s| g711::alaw_decode(g711::alaw_encode(s))).collect()
+    samples
+        .iter()
+        .map(|&s| g711::alaw_decode(g711::alaw_encode(s)))
+        .collect()
 }
 
 /// The channel a signal passes through before the receiver.
@@ -112,7 +122,12 @@ impl Signal {
     pub fn new(seed: u64) -> Self {
         let mut rng = rng(seed);
         let lead = rng.gen_range(0..160);
-        Signal { buf: vec![0.0; lead], placed: Vec::new(), rng, cursor: lead }
+        Signal {
+            buf: vec![0.0; lead],
+            placed: Vec::new(),
+            rng,
+            cursor: lead,
+        }
     }
 
     pub fn silence(&mut self, samples: usize) -> &mut Self {
@@ -123,12 +138,19 @@ impl Signal {
 
     /// Append `tone` for `len` samples with random phases.
     pub fn tone(&mut self, tone: DtmfTone, len: usize) -> &mut Self {
-        let phases = (self.rng.gen_range(0.0..std::f64::consts::TAU), self.rng.gen_range(0.0..std::f64::consts::TAU));
+        let phases = (
+            self.rng.gen_range(0.0..std::f64::consts::TAU),
+            self.rng.gen_range(0.0..std::f64::consts::TAU),
+        );
         let start = self.cursor;
         self.cursor += len;
         self.grow();
         tone.add_to(&mut self.buf, start, len, phases);
-        self.placed.push(Placed { key: tone.key, start, len });
+        self.placed.push(Placed {
+            key: tone.key,
+            start,
+            len,
+        });
         self
     }
 
@@ -199,9 +221,20 @@ pub fn placed_digits(placed: &[Placed]) -> String {
 
 /// Read a 16-bit mono WAV (test corpora) as samples, or `None` if it is not one.
 pub fn read_wav_i16(path: &std::path::Path) -> Vec<i16> {
-    let mut reader = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader =
+        hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let spec = reader.spec();
-    assert_eq!(spec.sample_rate, 8000, "{}: corpus files must be 8 kHz", path.display());
-    assert_eq!(spec.channels, 1, "{}: corpus files must be mono", path.display());
+    assert_eq!(
+        spec.sample_rate,
+        8000,
+        "{}: corpus files must be 8 kHz",
+        path.display()
+    );
+    assert_eq!(
+        spec.channels,
+        1,
+        "{}: corpus files must be mono",
+        path.display()
+    );
     reader.samples::<i16>().map(|s| s.unwrap()).collect()
 }

@@ -9,9 +9,9 @@
 //! decision stage can measure total power over exactly the same weighting, with DC removed.
 //!
 //! The loop is a dense multiply-add over a 5 KiB coefficient table with no dependency chain
-//! longer than one addition per sample, which the compiler vectorizes; on x86-64 an AVX2
-//! build of the same code is selected at run time. No FMA is used, so every build produces
-//! bit-identical results.
+//! longer than one multiply-add per two samples, which the compiler vectorizes; on x86-64 an
+//! AVX2+FMA build of the same code is selected at run time. Every build produces
+//! bit-identical results (fused multiply-adds throughout, fixed summation order).
 
 use super::key::{COL_HZ, ROW_HZ};
 use crate::media::SAMPLE_RATE;
@@ -23,8 +23,11 @@ pub const SEGMENT: usize = 40;
 pub const WINDOW: usize = 2 * SEGMENT;
 /// Number of tones analysed.
 pub const TONES: usize = 8;
-/// Coefficients per sample: rising-weighted (re, im) for 8 tones, then plain (re, im).
-const LANES: usize = 4 * TONES;
+/// Correlation coefficients per sample: rising-weighted (re, im) for 8 tones, then plain.
+const CORR_LANES: usize = 4 * TONES;
+/// Plus eight energy lanes: [1, w, 0, ...], so sums of x and x·w (and, fed x², of x² and
+/// x²·w) come out of the same vector multiply-adds as the correlations.
+const LANES: usize = CORR_LANES + 8;
 
 /// Nominal frequencies: rows then columns.
 pub const TONE_HZ: [f32; TONES] = [
@@ -44,7 +47,7 @@ pub struct SegmentSums {
 
 /// Tables shared by every receiver in the process, built once.
 pub struct Tables {
-    /// Per sample: [w·cos, −w·sin] for 8 tones, then [cos, −sin] for 8 tones.
+    /// Per sample: [w·cos, −w·sin] for 8 tones, [cos, −sin] for 8 tones, then [1, w, 0 ×6].
     coef: [[f32; LANES]; SEGMENT],
     /// Rising half of the Hann window.
     pub rise: [f32; SEGMENT],
@@ -67,9 +70,7 @@ impl Tables {
 
     fn build() -> Tables {
         let fs = f64::from(SAMPLE_RATE);
-        let hann = |n: usize| {
-            0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / WINDOW as f64).cos()
-        };
+        let hann = |n: usize| 0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / WINDOW as f64).cos();
         let mut coef = [[0f32; LANES]; SEGMENT];
         let mut rise = [0f32; SEGMENT];
         for (n, row) in coef.iter_mut().enumerate() {
@@ -83,6 +84,8 @@ impl Tables {
                 row[2 * TONES + 2 * t] = c as f32;
                 row[2 * TONES + 2 * t + 1] = -s as f32;
             }
+            row[CORR_LANES] = 1.0;
+            row[CORR_LANES + 1] = w as f32;
         }
         let mut hop_rotation = [[0f32; 2]; TONES];
         for (t, &hz) in TONE_HZ.iter().enumerate() {
@@ -114,9 +117,10 @@ impl Tables {
 
     /// Magnitude response of the analysis window to a tone `offset_hz` from its bin centre.
     pub fn response(&self, offset_hz: f32) -> f32 {
+        // Non-negative, so adding a half and truncating rounds (without a libm call).
         let pos = ((offset_hz.clamp(-RESPONSE_SPAN_HZ, RESPONSE_SPAN_HZ) + RESPONSE_SPAN_HZ)
-            / RESPONSE_STEP_HZ)
-            .round() as usize;
+            / RESPONSE_STEP_HZ
+            + 0.5) as usize;
         self.response[pos.min(self.response.len() - 1)]
     }
 }
@@ -128,7 +132,8 @@ pub type AnalyseFn = fn(&[f32; SEGMENT], &Tables, &mut SegmentSums);
 pub fn select() -> AnalyseFn {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return analyse_avx2;
         }
     }
@@ -137,26 +142,39 @@ pub fn select() -> AnalyseFn {
 
 #[inline(always)]
 fn analyse_body(segment: &[f32; SEGMENT], tables: &Tables, out: &mut SegmentSums) {
-    let mut acc = [0f32; LANES];
-    let mut energy = [0f32; 4];
-    for n in 0..SEGMENT {
-        let x = segment[n];
-        let row = &tables.coef[n];
+    // Two accumulator sets (even and odd samples) halve the loop-carried chain. `mul_add` is
+    // a fused multiply-add everywhere (an instruction with FMA, a correctly rounded library
+    // call without), and the summation order is fixed here, so every build gives the same
+    // bits.
+    let mut even = [0f32; LANES];
+    let mut odd = [0f32; LANES];
+    let mut even_sq = [0f32; 8];
+    let mut odd_sq = [0f32; 8];
+    for pair in 0..SEGMENT / 2 {
+        let (n0, n1) = (2 * pair, 2 * pair + 1);
+        let (x0, x1) = (segment[n0], segment[n1]);
+        let (r0, r1) = (&tables.coef[n0], &tables.coef[n1]);
         for lane in 0..LANES {
-            acc[lane] += x * row[lane];
+            even[lane] = x0.mul_add(r0[lane], even[lane]);
+            odd[lane] = x1.mul_add(r1[lane], odd[lane]);
         }
-        let w = tables.rise[n];
-        let xx = x * x;
-        energy[0] += xx;
-        energy[1] += xx * w;
-        energy[2] += x;
-        energy[3] += x * w;
+        let (q0, q1) = (x0 * x0, x1 * x1);
+        for lane in 0..8 {
+            even_sq[lane] = q0.mul_add(r0[CORR_LANES + lane], even_sq[lane]);
+            odd_sq[lane] = q1.mul_add(r1[CORR_LANES + lane], odd_sq[lane]);
+        }
     }
     for t in 0..TONES {
-        out.rise[t] = [acc[2 * t], acc[2 * t + 1]];
-        out.plain[t] = [acc[2 * TONES + 2 * t], acc[2 * TONES + 2 * t + 1]];
+        out.rise[t] = [even[2 * t] + odd[2 * t], even[2 * t + 1] + odd[2 * t + 1]];
+        let p = 2 * TONES + 2 * t;
+        out.plain[t] = [even[p] + odd[p], even[p + 1] + odd[p + 1]];
     }
-    out.energy = energy;
+    out.energy = [
+        even_sq[0] + odd_sq[0],
+        even_sq[1] + odd_sq[1],
+        even[CORR_LANES] + odd[CORR_LANES],
+        even[CORR_LANES + 1] + odd[CORR_LANES + 1],
+    ];
 }
 
 /// Baseline build (SSE2 on x86-64).
@@ -166,11 +184,11 @@ pub fn analyse_portable(segment: &[f32; SEGMENT], tables: &Tables, out: &mut Seg
 
 #[cfg(target_arch = "x86_64")]
 fn analyse_avx2(segment: &[f32; SEGMENT], tables: &Tables, out: &mut SegmentSums) {
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn inner(segment: &[f32; SEGMENT], tables: &Tables, out: &mut SegmentSums) {
         analyse_body(segment, tables, out);
     }
-    // SAFETY: `select` returns this function only after detecting AVX2 on this CPU.
+    // SAFETY: `select` returns this function only after detecting AVX2 and FMA on this CPU.
     unsafe { inner(segment, tables, out) }
 }
 

@@ -24,7 +24,9 @@ impl std::str::FromStr for Profile {
             "att" | "at&t" | "q24" => Ok(Profile::Att),
             "ntt" => Ok(Profile::Ntt),
             "etsi" => Ok(Profile::Etsi),
-            other => Err(format!("unknown DTMF profile {other:?} (expected att, ntt or etsi)")),
+            other => Err(format!(
+                "unknown DTMF profile {other:?} (expected att, ntt or etsi)"
+            )),
         }
     }
 }

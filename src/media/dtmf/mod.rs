@@ -78,9 +78,17 @@ const EDGE_INSET: u64 = 16;
 enum State {
     Idle,
     /// A key seen in `hits` decisions so far, the first at segment `first`.
-    Candidate { digit: Key, first: u64, hits: u8 },
+    Candidate {
+        digit: Key,
+        first: u64,
+        hits: u8,
+    },
     /// A reported key; last seen at segment `last`, `misses` decisions ago.
-    Active { digit: Key, last: u64, misses: u8 },
+    Active {
+        digit: Key,
+        last: u64,
+        misses: u8,
+    },
 }
 
 /// Streaming DTMF receiver for one call. See the [module docs](self).
@@ -90,6 +98,8 @@ pub struct Receiver {
     analyse: AnalyseFn,
     // Derived limits.
     min_tone_power: f32,
+    /// Per tone: the window's response at the edge of the frequency tolerance.
+    edge_response: [f32; TONES],
     normal_twist: f32,
     reverse_twist: f32,
     // Sample buffering.
@@ -110,12 +120,17 @@ impl Receiver {
     /// A receiver with the given limits.
     pub fn new(config: Config) -> Self {
         let twist = |db: f32| 10f32.powf(db / 10.0);
+        let tables = Tables::get();
+        let edge_response = std::array::from_fn(|t| {
+            tables.response(TONE_HZ[t] * config.frequency_tolerance + config.frequency_tolerance_hz)
+        });
         Receiver {
+            edge_response,
             min_tone_power: dbm0_to_power(config.min_level_dbm0),
             normal_twist: twist(config.normal_twist_db + config.twist_margin_db),
             reverse_twist: twist(config.reverse_twist_db + config.twist_margin_db),
             config,
-            tables: Tables::get(),
+            tables,
             analyse: analysis::select(),
             buffer: [0.0; SEGMENT],
             filled: 0,
@@ -197,16 +212,17 @@ impl Receiver {
         self.window_power.rotate_left(1);
         self.energy.rotate_left(1);
         let rot = &self.tables.hop_rotation;
-        for t in 0..TONES {
+        let newest = WINDOWS - 1;
+        for (t, prev_rise) in self.prev_rise.iter_mut().enumerate() {
             let fall = [
                 sums.plain[t][0] - sums.rise[t][0],
                 sums.plain[t][1] - sums.rise[t][1],
             ];
             let turned = cmul(fall, rot[t]);
-            let y = [self.prev_rise[t][0] + turned[0], self.prev_rise[t][1] + turned[1]];
-            self.windows[WINDOWS - 1][t] = y;
-            self.window_power[WINDOWS - 1][t] = y[0] * y[0] + y[1] * y[1];
-            self.prev_rise[t] = sums.rise[t];
+            let y = [prev_rise[0] + turned[0], prev_rise[1] + turned[1]];
+            self.windows[newest][t] = y;
+            self.window_power[newest][t] = y[0] * y[0] + y[1] * y[1];
+            *prev_rise = sums.rise[t];
         }
         self.energy[SPAN_SEGMENTS - 1] = sums.energy;
 
@@ -242,7 +258,7 @@ impl Receiver {
         // Cheap bound first: even with the largest scalloping correction the tolerance
         // allows, can these two tones carry enough of the power?
         let scale = UNIT_TONE_WINDOW_POWER * WINDOWS as f32;
-        let worst = self.tables.response(self.tolerance_hz(col));
+        let worst = self.edge_response[col];
         let bound = (raw[row] + raw[col]) / (scale * worst * worst);
         if bound < self.config.min_tone_share * total {
             return None;
@@ -253,8 +269,7 @@ impl Receiver {
         if row_power < self.min_tone_power || col_power < self.min_tone_power {
             return None;
         }
-        if row_power > col_power * self.normal_twist || col_power > row_power * self.reverse_twist
-        {
+        if row_power > col_power * self.normal_twist || col_power > row_power * self.reverse_twist {
             return None;
         }
         if row_power + col_power < self.config.min_tone_share * total {
@@ -338,7 +353,14 @@ impl Receiver {
                 last: index,
                 misses: 0,
             },
-            (State::Active { digit, last, misses }, other) => {
+            (
+                State::Active {
+                    digit,
+                    last,
+                    misses,
+                },
+                other,
+            ) => {
                 let misses = misses + 1;
                 if misses >= misses_to_end {
                     on_event(Event::Ended {
