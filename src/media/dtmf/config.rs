@@ -59,6 +59,9 @@ pub struct Config {
     /// Weakest-to-strongest power ratio of one tone across the three analysis windows of a
     /// decision. Real keys are steady; speech and tone edges are not.
     pub min_steadiness: f32,
+    /// Reject tone pairs in an exact 2:1 or 3:2 frequency ratio (harmonics of one voice or
+    /// instrument). Real keys within ±1.5 % can't form one.
+    pub harmonic_guard: bool,
     /// Consecutive agreeing 5 ms decisions before a key is reported. Sets the shortest
     /// accepted tone (about 12.5 ms + 5 ms per hit).
     pub hits_to_start: u8,
@@ -80,6 +83,7 @@ impl Config {
             min_level_dbm0: -38.0,
             min_tone_share: 0.80,
             min_steadiness: 0.5,
+            harmonic_guard: true,
             hits_to_start: 4,
             misses_to_end: 7,
         };
