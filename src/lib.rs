@@ -16,5 +16,8 @@
 //! is a bug.
 
 pub mod audio;
+pub mod consent;
 pub mod media;
 pub mod prompt;
+pub mod protocol;
+pub mod store;

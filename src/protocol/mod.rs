@@ -1,0 +1,3 @@
+//! Provider wire formats: parse and serialize only, no sockets.
+
+pub mod twilio;
