@@ -10,12 +10,17 @@
 //!   levelled and encoded to μ-law once at start-up, cut into 20 ms frames shared behind `Arc`,
 //!   and fingerprinted with the SHA-256 of exactly the audio a caller hears.
 //! - [`audio`]: reading WAV files of any common encoding for the command-line tools.
+//! - [`call`]: the consent IVR as a sans-IO state machine: inputs and time in, actions out.
+//! - [`protocol`]: provider wire formats (Twilio first): parse and serialize, no sockets.
+//! - [`consent`]: consent-log records and their hash chain (pure).
+//! - [`store`]: the durable log (SQLite) behind one group-commit writer task.
 //!
 //! # Panic policy
 //! Bad external input (audio, files, wire messages) is an error value, never a panic. A panic
 //! is a bug.
 
 pub mod audio;
+pub mod call;
 pub mod consent;
 pub mod media;
 pub mod prompt;

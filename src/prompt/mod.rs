@@ -49,6 +49,13 @@ pub struct Prompt {
     pub gain_db: f32,
 }
 
+/// Two prompts are the same when they are the same audio under the same id and language.
+impl PartialEq for Prompt {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.language == other.language && self.sha256 == other.sha256
+    }
+}
+
 impl Prompt {
     /// Playing time, milliseconds (whole frames).
     pub fn duration_ms(&self) -> u64 {
