@@ -14,6 +14,8 @@
 //! - [`protocol`]: provider wire formats (Twilio first): parse and serialize, no sockets.
 //! - [`consent`]: consent-log records and their hash chain (pure).
 //! - [`store`]: the durable log (SQLite) behind one group-commit writer task.
+//! - [`caller`]: a simulated Twilio caller (the `call` command, end-to-end tests, load).
+//! - [`server`]: the tokio edge: webhooks, one task per media stream, graceful shutdown.
 //!
 //! # Panic policy
 //! Bad external input (audio, files, wire messages) is an error value, never a panic. A panic
@@ -21,8 +23,10 @@
 
 pub mod audio;
 pub mod call;
+pub mod caller;
 pub mod consent;
 pub mod media;
 pub mod prompt;
 pub mod protocol;
+pub mod server;
 pub mod store;

@@ -19,6 +19,12 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the media server (Twilio webhooks and media streams, consent log).
+    Serve(cli::serve::ServeArgs),
+    /// Play Twilio's side of a call against a running server (a simulated caller).
+    Call(cli::call::CallArgs),
+    /// Verify, export or show the consent log.
+    Audit(cli::audit::AuditArgs),
     /// Detect DTMF keys in a WAV file; prints one JSON object per key per line.
     Dtmf(cli::dtmf::DtmfArgs),
     /// Load and list the prompt catalog; fails if any prompt is invalid.
@@ -28,6 +34,9 @@ enum Command {
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
+        Command::Serve(a) => cli::serve::run(&a),
+        Command::Call(a) => cli::call::run(&a),
+        Command::Audit(a) => cli::audit::run(&a),
         Command::Dtmf(a) => cli::dtmf::run(&a),
         Command::Prompts(a) => cli::prompts::run(&a),
     };

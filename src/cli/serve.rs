@@ -1,0 +1,74 @@
+//! `consentline serve`: run the media server.
+
+use anyhow::Result;
+use consentline::server::config::{Config, Overrides};
+use consentline::server::{shutdown_signal, Server};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; env CONSENTLINE_LISTEN].
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory for the consent log [default: ./data; env CONSENTLINE_DATA].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Prompt catalog directory [default: ./prompts; env CONSENTLINE_PROMPTS].
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// TOML configuration file (lines, bridge destinations, public URL, auth token).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Bridge destination of the default line [env CONSENTLINE_FORWARD_TO].
+    #[arg(long)]
+    pub forward_to: Option<String>,
+    /// Public base URL Twilio reaches this server at, e.g. https://consent.example.com
+    /// [env CONSENTLINE_PUBLIC_URL; default: from each request's Host and X-Forwarded-Proto].
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Seconds live calls may take to finish after SIGTERM or Ctrl-C.
+    #[arg(long, default_value_t = 60)]
+    pub drain_seconds: u64,
+    /// Log format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+pub fn run(args: &ServeArgs) -> Result<()> {
+    init_tracing(&args.log_format);
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+        data: args.data.clone(),
+        prompts: args.prompts.clone(),
+        forward_to: args.forward_to.clone(),
+        public_url: args.public_url.clone(),
+    };
+    let config = Config::resolve(
+        args.config.as_deref(),
+        |k| std::env::var(k).ok(),
+        &overrides,
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let server = Server::bind(config).await?;
+        server
+            .run(shutdown_signal(), Duration::from_secs(args.drain_seconds))
+            .await
+    })
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONSENTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

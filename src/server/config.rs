@@ -1,0 +1,266 @@
+//! Server configuration: embedded defaults, then a TOML file, then environment variables,
+//! then command-line flags (each overriding the one before).
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! data = "./data"
+//! prompts = "./prompts"
+//! public_url = "https://consent.example.com"   # else taken from Host / X-Forwarded-Proto
+//! twilio_auth_token = "..."                     # or TWILIO_AUTH_TOKEN
+//! max_calls = 2000
+//!
+//! [default_line]
+//! forward_to = "+14155550100"
+//! language = "en"
+//!
+//! [lines."+18005550199"]
+//! forward_to = "+14155550123"
+//! language = "es"
+//!
+//! [lines."+18005550100"]
+//! forward_to = ""          # no bridge: goodbye and hang up
+//! ```
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// How one called number is handled.
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LineConfig {
+    /// Where to bridge the caller after the IVR. Unset: the default line's; empty (`""`):
+    /// no bridge, a goodbye and hang-up.
+    pub forward_to: Option<String>,
+    /// Prompt language, e.g. "en" or "es".
+    pub language: Option<String>,
+    /// Caller ID to present on the bridged leg.
+    pub caller_id: Option<String>,
+}
+
+/// The settings file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data: Option<PathBuf>,
+    pub prompts: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub max_calls: Option<usize>,
+    pub default_line: Option<LineConfig>,
+    #[serde(default)]
+    pub lines: BTreeMap<String, LineConfig>,
+}
+
+/// Resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub prompts: PathBuf,
+    /// Base URL Twilio reaches us at, without a trailing slash.
+    pub public_url: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    /// Live media streams accepted at once; more are refused with 503.
+    pub max_calls: usize,
+    pub default_line: LineConfig,
+    pub lines: BTreeMap<String, LineConfig>,
+}
+
+/// Values given on the command line (they win over everything else).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data: Option<PathBuf>,
+    pub prompts: Option<PathBuf>,
+    pub forward_to: Option<String>,
+    pub public_url: Option<String>,
+}
+
+impl Config {
+    /// Defaults that run with no configuration at all.
+    pub fn defaults() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("data"),
+            prompts: PathBuf::from("prompts"),
+            public_url: None,
+            twilio_auth_token: None,
+            max_calls: 2000,
+            default_line: LineConfig {
+                forward_to: None,
+                language: Some("en".into()),
+                caller_id: None,
+            },
+            lines: BTreeMap::new(),
+        }
+    }
+
+    /// Build from an optional file, the environment (`env` is a lookup so tests can pass
+    /// their own) and command-line overrides.
+    pub fn resolve(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        cli: &Overrides,
+    ) -> anyhow::Result<Config> {
+        let mut config = Config::defaults();
+        let mut listen: Option<String> = None;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let f: FileConfig =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            listen = f.listen;
+            if let Some(d) = f.data {
+                config.data = d;
+            }
+            if let Some(p) = f.prompts {
+                config.prompts = p;
+            }
+            config.public_url = f.public_url;
+            config.twilio_auth_token = f.twilio_auth_token;
+            if let Some(m) = f.max_calls {
+                config.max_calls = m;
+            }
+            if let Some(line) = f.default_line {
+                config.default_line = merge_line(&config.default_line, &line);
+            }
+            config.lines = f.lines;
+        }
+        // Environment.
+        if let Some(v) = env("CONSENTLINE_LISTEN") {
+            listen = Some(v);
+        }
+        if let Some(v) = env("CONSENTLINE_DATA") {
+            config.data = v.into();
+        }
+        if let Some(v) = env("CONSENTLINE_PROMPTS") {
+            config.prompts = v.into();
+        }
+        if let Some(v) = env("CONSENTLINE_PUBLIC_URL") {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = env("TWILIO_AUTH_TOKEN").filter(|v| !v.is_empty()) {
+            config.twilio_auth_token = Some(v);
+        }
+        if let Some(v) = env("CONSENTLINE_FORWARD_TO") {
+            config.default_line.forward_to = Some(v);
+        }
+        if let Some(v) = env("CONSENTLINE_MAX_CALLS") {
+            config.max_calls = v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("CONSENTLINE_MAX_CALLS={v:?} is not a number"))?;
+        }
+        // Command line.
+        if let Some(v) = &cli.listen {
+            listen = Some(v.clone());
+        }
+        if let Some(v) = &cli.data {
+            config.data = v.clone();
+        }
+        if let Some(v) = &cli.prompts {
+            config.prompts = v.clone();
+        }
+        if let Some(v) = &cli.forward_to {
+            config.default_line.forward_to = Some(v.clone());
+        }
+        if let Some(v) = &cli.public_url {
+            config.public_url = Some(v.clone());
+        }
+        if let Some(l) = listen {
+            config.listen = l
+                .parse()
+                .map_err(|_| anyhow::anyhow!("listen address {l:?} is not HOST:PORT"))?;
+        }
+        if let Some(url) = &mut config.public_url {
+            while url.ends_with('/') {
+                url.pop();
+            }
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                anyhow::bail!("public_url {url:?} must start with https:// or http://");
+            }
+        }
+        Ok(config)
+    }
+
+    /// The settings for a called number: its own entry over the default line. An empty
+    /// `forward_to` comes back as `None` (no bridge).
+    pub fn line(&self, called: &str) -> LineConfig {
+        let mut line = match self.lines.get(called) {
+            Some(line) => merge_line(&self.default_line, line),
+            None => self.default_line.clone(),
+        };
+        line.forward_to = line.forward_to.filter(|f| !f.trim().is_empty());
+        line
+    }
+
+    /// Languages any line uses (the prompt catalog must cover them all).
+    pub fn languages(&self) -> Vec<String> {
+        let mut langs: Vec<String> = std::iter::once(&self.default_line)
+            .chain(self.lines.values())
+            .filter_map(|l| l.language.clone())
+            .collect();
+        langs.sort();
+        langs.dedup();
+        langs
+    }
+}
+
+fn merge_line(base: &LineConfig, over: &LineConfig) -> LineConfig {
+    LineConfig {
+        forward_to: over.forward_to.clone().or_else(|| base.forward_to.clone()),
+        language: over.language.clone().or_else(|| base.language.clone()),
+        caller_id: over.caller_id.clone().or_else(|| base.caller_id.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ndata = \"/var/lib/c\"\n[default_line]\nforward_to = \"+1000\"\n[lines.\"+1800\"]\nlanguage = \"es\"\n",
+        )
+        .unwrap();
+        let env = |k: &str| (k == "CONSENTLINE_DATA").then(|| "/env/data".to_string());
+        let cli = Overrides {
+            listen: Some("127.0.0.1:7000".into()),
+            ..Overrides::default()
+        };
+        let c = Config::resolve(Some(&file), env, &cli).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.data, PathBuf::from("/env/data"));
+        let line = c.line("+1800");
+        assert_eq!(line.language.as_deref(), Some("es"));
+        assert_eq!(line.forward_to.as_deref(), Some("+1000"));
+        assert_eq!(c.line("+1999").language.as_deref(), Some("en"));
+        assert_eq!(c.languages(), ["en", "es"]);
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = Config::resolve(None, |_| None, &Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data, PathBuf::from("data"));
+        assert!(c.twilio_auth_token.is_none());
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let cli = Overrides {
+            listen: Some("nope".into()),
+            ..Overrides::default()
+        };
+        let err = Config::resolve(None, |_| None, &cli)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+}

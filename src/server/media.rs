@@ -1,0 +1,488 @@
+//! `GET /twilio/media`: one task per call, driving the sans-IO consent engine from the
+//! WebSocket, the DTMF receiver and a timer.
+//!
+//! The task owns everything of its call (engine, receiver, buffers), so nothing is locked.
+//! Per 20 ms frame it parses the JSON borrowing the payload, decodes base64 and μ-law into
+//! stack buffers and runs the receiver: no allocation beyond the WebSocket message itself.
+//! Prompts were base64-encoded once at start-up and are sent as shared strings.
+
+use super::AppState;
+use crate::call::{ConsentCall, Input, KeySource, Output, Step};
+use crate::consent::{Entry, Fields, Kind};
+use crate::media::dtmf::{Event, Key, Receiver};
+use crate::media::g711;
+use crate::protocol::twilio::{self, Inbound};
+use crate::server::registry::{Claim, Slot};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Largest WebSocket message or frame accepted. Twilio's media messages are about 400 bytes.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+/// A stream must send `start` this soon after connecting.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// A started stream that sends nothing for this long is dead.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Most audio bytes one media message may carry (Twilio sends 160).
+const MAX_FRAME_BYTES: usize = 4096;
+
+// WebSocket close codes (RFC 6455).
+const CLOSE_NORMAL: u16 = 1000;
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_PROTOCOL: u16 = 1002;
+const CLOSE_UNSUPPORTED: u16 = 1003;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// The upgrade handler.
+pub async fn upgrade(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Some(token) = &state.config.twilio_auth_token {
+        let url = format!(
+            "{}{}",
+            super::webhooks::ws_url(&state.base_url(&headers)),
+            super::webhooks::path_and_query(&uri)
+        );
+        let signature = headers
+            .get("x-twilio-signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !twilio::validate_signature(token, &url, &[], signature) {
+            tracing::warn!("rejected media stream: bad X-Twilio-Signature");
+            return (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n").into_response();
+        }
+    }
+    let Some(slot) = state.registry.open_socket(state.config.max_calls) else {
+        tracing::warn!("refused media stream: at capacity or shutting down");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no capacity for another call\n",
+        )
+            .into_response();
+    };
+    ws.max_message_size(MAX_MESSAGE)
+        .max_frame_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| async move {
+            Session::run(socket, state, slot).await;
+        })
+}
+
+/// The close for a failed read: 1009 for an over-long message, else a protocol error.
+fn read_error(error: axum::Error) -> Ending {
+    let inner = error.into_inner();
+    if let Some(tokio_tungstenite::tungstenite::Error::Capacity(e)) =
+        inner.downcast_ref::<tokio_tungstenite::tungstenite::Error>()
+    {
+        return Ending::new(CLOSE_TOO_BIG, format!("message too big: {e}"));
+    }
+    Ending::new(CLOSE_PROTOCOL, format!("bad WebSocket frame: {inner}"))
+}
+
+/// Why a session ended, for the close frame and the log.
+struct Ending {
+    code: u16,
+    reason: String,
+}
+
+impl Ending {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Ending {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+struct Session {
+    state: Arc<AppState>,
+    socket: WebSocket,
+    call_sid: String,
+    stream_sid: String,
+    engine: ConsentCall,
+    receiver: Receiver,
+    epoch: Instant,
+    out: String,
+    decision_tx: mpsc::Sender<bool>,
+    /// Why the engine closed the stream, once it has.
+    closing: Option<&'static str>,
+    _claim: Claim,
+}
+
+impl Session {
+    async fn run(mut socket: WebSocket, state: Arc<AppState>, _slot: Slot) {
+        let started = match wait_for_start(&mut socket).await {
+            Ok(s) => s,
+            Err(ending) => {
+                tracing::warn!(reason = %ending.reason, "media stream closed before start");
+                close(&mut socket, ending).await;
+                return;
+            }
+        };
+        let span = tracing::info_span!("call", call_sid = %started.call_sid);
+        let _guard = span.enter();
+        let (claim, announced) = match state.registry.claim(&started.call_sid, &started.stream_sid)
+        {
+            Ok(c) => c,
+            Err(refusal) => {
+                tracing::warn!(reason = refusal.reason(), "refused media stream");
+                close(&mut socket, Ending::new(CLOSE_POLICY, refusal.reason())).await;
+                return;
+            }
+        };
+        let Some(prompts) = state.consent_prompts.get(&announced.language).cloned() else {
+            close(
+                &mut socket,
+                Ending::new(CLOSE_POLICY, "no prompts for the call's language"),
+            )
+            .await;
+            return;
+        };
+        tracing::info!("media stream started");
+        let (decision_tx, decision_rx) = mpsc::channel(4);
+        let mut session = Session {
+            engine: ConsentCall::new(state.settings, prompts),
+            receiver: Receiver::default(),
+            epoch: Instant::now(),
+            out: String::with_capacity(16 * 1024),
+            call_sid: started.call_sid,
+            stream_sid: started.stream_sid,
+            decision_tx,
+            closing: None,
+            state,
+            socket,
+            _claim: claim,
+        };
+        let ending = session.drive(decision_rx).await;
+        tracing::info!(reason = %ending.reason, decision = ?session.engine.decision(), "media stream ended");
+        if let Some(decision) = session.engine.decision() {
+            session
+                .state
+                .registry
+                .set_decision(&session.call_sid, decision);
+        } else {
+            session
+                .state
+                .registry
+                .set_decision(&session.call_sid, crate::call::Decision::NoRecord);
+        }
+        close(&mut session.socket, ending).await;
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    async fn drive(&mut self, mut decision_rx: mpsc::Receiver<bool>) -> Ending {
+        let now = self.now_ms();
+        self.engine.handle(now, Input::Start);
+        if let Err(e) = self.flush().await {
+            return e;
+        }
+        let mut frame = [0u8; MAX_FRAME_BYTES];
+        let mut pcm = [0i16; MAX_FRAME_BYTES];
+        loop {
+            if self.engine.is_finished() {
+                return Ending::new(CLOSE_NORMAL, self.closing.unwrap_or("call ended"));
+            }
+            let timer = self.engine.next_timeout();
+            let deadline = timer
+                .map(|(_, at)| self.epoch + Duration::from_millis(at))
+                .unwrap_or_else(|| Instant::now() + IDLE_TIMEOUT);
+            let idle = Instant::now() + IDLE_TIMEOUT;
+            tokio::select! {
+                message = self.socket.recv() => {
+                    let now = self.now_ms();
+                    match message {
+                        None => {
+                            self.engine.handle(now, Input::Hangup);
+                            self.flush().await.ok();
+                            return Ending::new(CLOSE_NORMAL, "connection lost");
+                        }
+                        Some(Err(e)) => {
+                            self.engine.handle(now, Input::Hangup);
+                            self.flush().await.ok();
+                            return read_error(e);
+                        }
+                        Some(Ok(Message::Text(text))) => {
+                            if let Err(ending) = self.on_text(now, text.as_str(), &mut frame, &mut pcm) {
+                                self.engine.handle(now, Input::Hangup);
+                                self.flush().await.ok();
+                                return ending;
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            self.engine.handle(now, Input::Hangup);
+                            self.flush().await.ok();
+                            return Ending::new(CLOSE_UNSUPPORTED, "binary frames are not part of the Twilio protocol");
+                        }
+                        Some(Ok(Message::Close(_))) => {
+                            self.engine.handle(now, Input::Hangup);
+                            self.flush().await.ok();
+                            return Ending::new(CLOSE_NORMAL, "closed by peer");
+                        }
+                        Some(Ok(_)) => {} // ping/pong are handled by the library
+                    }
+                }
+                Some(durable) = decision_rx.recv() => {
+                    let now = self.now_ms();
+                    self.engine.handle(now, Input::DecisionLogged { durable });
+                }
+                _ = tokio::time::sleep_until(deadline.min(idle)) => {
+                    let now = self.now_ms();
+                    match timer {
+                        Some((t, at)) if at <= now => self.engine.handle(now, Input::Timeout(t)),
+                        _ if Instant::now() >= idle => {
+                            self.engine.handle(now, Input::Hangup);
+                            self.flush().await.ok();
+                            return Ending::new(CLOSE_POLICY, "stream idle: no messages");
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if let Err(e) = self.flush().await {
+                return e;
+            }
+        }
+    }
+
+    /// One text message from Twilio.
+    fn on_text(
+        &mut self,
+        now: u64,
+        text: &str,
+        frame: &mut [u8; MAX_FRAME_BYTES],
+        pcm: &mut [i16; MAX_FRAME_BYTES],
+    ) -> Result<(), Ending> {
+        let message = twilio::parse(text).map_err(|e| {
+            tracing::warn!(error = %e, "bad message from provider");
+            Ending::new(CLOSE_PROTOCOL, e.to_string())
+        })?;
+        match message {
+            Inbound::Media(media) => {
+                let n = twilio::decode_payload(media.payload, frame).map_err(|e| {
+                    tracing::warn!(error = %e, "bad media payload");
+                    Ending::new(CLOSE_PROTOCOL, e.to_string())
+                })?;
+                g711::ulaw_decode_slice(&frame[..n], &mut pcm[..n]);
+                let engine = &mut self.engine;
+                self.receiver.push(&pcm[..n], |event| {
+                    if let Event::Started { digit, .. } = event {
+                        engine.handle(
+                            now,
+                            Input::Key {
+                                digit,
+                                source: KeySource::Inband,
+                            },
+                        );
+                    }
+                });
+            }
+            Inbound::Dtmf(dtmf) => {
+                if let Some(digit) = Key::from_char(dtmf.digit) {
+                    self.engine.handle(
+                        now,
+                        Input::Key {
+                            digit,
+                            source: KeySource::Event,
+                        },
+                    );
+                }
+            }
+            Inbound::Mark(mark) => {
+                if let Some(id) = mark.name.strip_prefix("p").and_then(|n| n.parse().ok()) {
+                    self.engine.handle(now, Input::Mark { id });
+                }
+            }
+            Inbound::Stop(_) => {
+                self.engine.handle(now, Input::Hangup);
+            }
+            Inbound::Start(_) => {
+                return Err(Ending::new(
+                    CLOSE_PROTOCOL,
+                    "second start message on one stream",
+                ));
+            }
+            Inbound::Connected { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Carry out the engine's outputs.
+    async fn flush(&mut self) -> Result<(), Ending> {
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Play { prompt, mark } => {
+                    let key = (prompt.id.clone(), prompt.language.clone());
+                    let chunks = self.state.prepared.get(&key).cloned();
+                    if let Some(chunks) = chunks {
+                        for chunk in chunks.iter() {
+                            self.out.clear();
+                            twilio::write_media_prepared(&mut self.out, &self.stream_sid, chunk);
+                            self.send().await?;
+                        }
+                    }
+                    self.out.clear();
+                    twilio::write_mark(&mut self.out, &self.stream_sid, &format!("p{mark}"));
+                    self.send().await?;
+                }
+                Output::Clear => {
+                    self.out.clear();
+                    twilio::write_clear(&mut self.out, &self.stream_sid);
+                    self.send().await?;
+                }
+                Output::Record(step) => {
+                    let entry = self.entry(&step);
+                    if let Err(e) = self.state.log.submit(entry, None) {
+                        tracing::error!(error = %e, "consent log unavailable");
+                    }
+                }
+                Output::RecordDecision(step) => {
+                    let entry = self.entry(&step);
+                    let tx = self.decision_tx.clone();
+                    match self.state.log.submit(entry, None) {
+                        Ok(pending) => {
+                            tokio::spawn(async move {
+                                let durable = pending.await.is_ok();
+                                let _ = tx.send(durable).await;
+                            });
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "consent log unavailable; not recording");
+                            let _ = tx.try_send(false);
+                        }
+                    }
+                }
+                Output::Close { reason } => {
+                    tracing::debug!(reason, "closing stream");
+                    self.closing = Some(reason);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self) -> Result<(), Ending> {
+        let text = std::mem::take(&mut self.out);
+        let result = self.socket.send(Message::Text(text.into())).await;
+        self.out = String::with_capacity(16 * 1024);
+        result.map_err(|_| Ending::new(CLOSE_GOING_AWAY, "connection lost while sending"))
+    }
+
+    fn entry(&self, step: &Step) -> Entry {
+        let mut fields = Fields::default();
+        let kind = match step {
+            Step::PromptStarted { prompt, attempt } => {
+                prompt_fields(&mut fields, prompt);
+                fields.attempt = Some(attempt.to_string());
+                Kind::PromptStarted
+            }
+            Step::PromptPlayed { prompt } => {
+                prompt_fields(&mut fields, prompt);
+                Kind::PromptPlayed
+            }
+            Step::PromptInterrupted { prompt } => {
+                prompt_fields(&mut fields, prompt);
+                Kind::PromptInterrupted
+            }
+            Step::Key {
+                digit,
+                source,
+                at,
+                accepted,
+            } => {
+                fields.digit = Some(digit.to_string());
+                fields.digit_source = Some(source.as_str().into());
+                fields.at_ms = Some(at.to_string());
+                if !accepted {
+                    fields.detail = Some("ignored: the question was already answered".into());
+                }
+                Kind::Key
+            }
+            Step::Decision { decision, reason } => {
+                fields.decision = Some(decision.as_str().into());
+                fields.reason = Some((*reason).into());
+                Kind::Decision
+            }
+            Step::CallEnded { reason } => {
+                fields.reason = Some((*reason).into());
+                Kind::CallEnded
+            }
+        };
+        Entry {
+            call_sid: self.call_sid.clone(),
+            stream_sid: Some(self.stream_sid.clone()),
+            kind,
+            fields,
+        }
+    }
+}
+
+fn prompt_fields(fields: &mut Fields, prompt: &crate::prompt::Prompt) {
+    fields.prompt_id = Some(prompt.id.clone());
+    fields.language = Some(prompt.language.clone());
+    fields.prompt_sha256 = Some(prompt.sha256_hex());
+}
+
+struct Started {
+    call_sid: String,
+    stream_sid: String,
+}
+
+/// Read `connected` then `start`, within the start timeout.
+async fn wait_for_start(socket: &mut WebSocket) -> Result<Started, Ending> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.recv())
+            .await
+            .map_err(|_| Ending::new(CLOSE_POLICY, "no start message within 10 s"))?;
+        let text = match message {
+            None | Some(Ok(Message::Close(_))) => {
+                return Err(Ending::new(CLOSE_NORMAL, "closed before start"))
+            }
+            Some(Err(e)) => return Err(read_error(e)),
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Binary(_))) => {
+                return Err(Ending::new(
+                    CLOSE_UNSUPPORTED,
+                    "binary frames are not part of the Twilio protocol",
+                ))
+            }
+            Some(Ok(_)) => continue,
+        };
+        match twilio::parse(text.as_str()) {
+            Ok(Inbound::Connected { .. }) => continue,
+            Ok(Inbound::Start(start)) => {
+                return Ok(Started {
+                    call_sid: start.call_sid,
+                    stream_sid: start.stream_sid,
+                })
+            }
+            Ok(_) => return Err(Ending::new(CLOSE_PROTOCOL, "media before start")),
+            Err(e) => return Err(Ending::new(CLOSE_PROTOCOL, e.to_string())),
+        }
+    }
+}
+
+async fn close(socket: &mut WebSocket, ending: Ending) {
+    // Close reasons are limited to 123 bytes by the protocol.
+    let mut reason = ending.reason;
+    while reason.len() > 120 {
+        reason.pop();
+    }
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: ending.code,
+            reason: reason.into(),
+        })))
+        .await;
+}

@@ -1,0 +1,221 @@
+//! The tokio edge: one HTTP listener for Twilio's webhooks and media streams.
+//!
+//! Thin by design: webhooks parse, authenticate and answer; each media stream gets one task
+//! that feeds the sans-IO engine ([`crate::call`]); one writer task owns the consent log
+//! ([`crate::store`]). Shutdown (SIGTERM or Ctrl-C) stops taking streams, lets live calls
+//! finish up to a deadline, flushes the log and exits.
+
+pub mod config;
+pub mod media;
+pub mod registry;
+pub mod webhooks;
+
+use crate::call::{ConsentPrompts, ConsentSettings, CONSENT_PROMPT_IDS};
+use crate::prompt::{Catalog, LoadOptions};
+use crate::protocol::twilio;
+use crate::store::{LogHandle, Store};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::Router;
+use config::Config;
+use registry::Registry;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Audio per outbound media message: one second (Twilio accepts any length).
+const CHUNK_FRAMES: usize = 50;
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub config: Config,
+    pub registry: Arc<Registry>,
+    pub log: LogHandle,
+    /// Read side of the log.
+    pub store: Arc<Store>,
+    pub settings: ConsentSettings,
+    /// Consent prompts per language.
+    pub consent_prompts: HashMap<String, ConsentPrompts>,
+    /// Every prompt as base64 μ-law, one string per second of audio, made once.
+    pub prepared: HashMap<(String, String), Arc<[String]>>,
+}
+
+impl AppState {
+    /// Public base URL (no trailing slash): configured, else from the request's Host and
+    /// X-Forwarded-Proto.
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(url) = &self.config.public_url {
+            return url.clone();
+        }
+        let host = headers
+            .get("x-forwarded-host")
+            .or_else(|| headers.get(axum::http::header::HOST))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("localhost");
+        let proto = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("http");
+        format!("{proto}://{host}")
+    }
+}
+
+/// A running server.
+pub struct Server {
+    pub state: Arc<AppState>,
+    pub local_addr: std::net::SocketAddr,
+    listener: tokio::net::TcpListener,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Load prompts, open the log, bind the listener.
+    pub async fn bind(config: Config) -> anyhow::Result<Server> {
+        let catalog = Catalog::load(&config.prompts, LoadOptions::default())
+            .map_err(|e| anyhow::anyhow!("prompt catalog:\n{e}"))?;
+        let mut consent_prompts = HashMap::new();
+        for language in config.languages() {
+            let missing = catalog.missing(&CONSENT_PROMPT_IDS, &[language.as_str()]);
+            if !missing.is_empty() {
+                anyhow::bail!("prompt catalog lacks {}", missing.join(", "));
+            }
+            if let Some(p) = ConsentPrompts::from_catalog(&catalog, &language) {
+                consent_prompts.insert(language, p);
+            }
+        }
+        if let Some(p) = ConsentPrompts::from_catalog(&catalog, "en") {
+            consent_prompts.entry("en".into()).or_insert(p);
+        }
+        let prepared = catalog
+            .iter()
+            .map(|p| {
+                let chunks: Vec<String> = p
+                    .frames
+                    .chunks(CHUNK_FRAMES)
+                    .map(|c| twilio::media_payload_base64(c.as_flattened()))
+                    .collect();
+                ((p.id.clone(), p.language.clone()), Arc::from(chunks))
+            })
+            .collect();
+        let store = Store::open(&config.data)
+            .map_err(|e| anyhow::anyhow!("consent log in {}: {e}", config.data.display()))?;
+        let reader = Arc::new(
+            Store::open(&config.data)
+                .map_err(|e| anyhow::anyhow!("consent log in {}: {e}", config.data.display()))?,
+        );
+        let (log, writer) = store.start_writer();
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let local_addr = listener.local_addr()?;
+        if config.twilio_auth_token.is_none() {
+            tracing::warn!(
+                "no Twilio auth token (TWILIO_AUTH_TOKEN): webhook and media requests are NOT authenticated"
+            );
+        }
+        let state = Arc::new(AppState {
+            config,
+            registry: Arc::new(Registry::default()),
+            log,
+            store: reader,
+            settings: ConsentSettings::default(),
+            consent_prompts,
+            prepared,
+        });
+        Ok(Server {
+            state,
+            local_addr,
+            listener,
+            writer,
+        })
+    }
+
+    /// The routes.
+    pub fn router(state: Arc<AppState>) -> Router {
+        Router::new()
+            .route("/twilio/voice", post(webhooks::voice))
+            .route("/twilio/after", post(webhooks::after))
+            .route("/twilio/recording-status", post(webhooks::recording_status))
+            .route("/twilio/media", get(media::upgrade))
+            .route("/healthz", get(healthz))
+            .with_state(state)
+    }
+
+    /// Serve until `shutdown` resolves, then drain: refuse new streams, wait for live calls
+    /// up to `drain_deadline`, flush the log.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        drain_deadline: Duration,
+    ) -> anyhow::Result<()> {
+        let Server {
+            state,
+            local_addr,
+            listener,
+            writer,
+        } = self;
+        tracing::info!(%local_addr, "consentline listening");
+        let registry = state.registry.clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = Self::router(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        shutdown.await;
+        tracing::info!(live = registry.live_count(), "shutting down: no new calls");
+        registry.begin_shutdown();
+        let deadline = tokio::time::Instant::now() + drain_deadline;
+        while registry.socket_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if registry.socket_count() > 0 {
+            tracing::warn!(
+                live = registry.socket_count(),
+                "drain deadline reached with calls still live"
+            );
+        }
+        let _ = stop_tx.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        let log = state.log.clone();
+        drop(state);
+        log.close().await;
+        let _ = writer.await;
+        tracing::info!("consent log flushed; bye");
+        Ok(())
+    }
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "status": if state.registry.is_closing() { "draining" } else { "ok" },
+        "live_calls": state.registry.live_count(),
+    }))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

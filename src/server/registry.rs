@@ -1,0 +1,263 @@
+//! Calls the server knows about: announced by the voice webhook, live on a media stream, or
+//! finished with a decision waiting for the bridge webhook. Lock-free maps (dashmap); no lock
+//! is held across an await.
+
+use crate::call::Decision;
+use dashmap::DashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long an announced call may take to open its stream, and a finished call's decision
+/// is kept for the bridge webhook.
+const KEEP: Duration = Duration::from_secs(15 * 60);
+
+/// What the voice webhook learned about a call.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    /// The called number (the line).
+    pub line: String,
+    /// Keyed hash of the caller's number.
+    pub caller: Option<String>,
+    /// The caller's number in clear, for the redactable table only.
+    pub caller_clear: Option<String>,
+    pub language: String,
+    at: Instant,
+}
+
+impl Announced {
+    pub fn new(
+        line: String,
+        caller: Option<String>,
+        caller_clear: Option<String>,
+        language: String,
+    ) -> Self {
+        Announced {
+            line,
+            caller,
+            caller_clear,
+            language,
+            at: Instant::now(),
+        }
+    }
+}
+
+/// Why a stream was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No voice webhook announced this call.
+    UnknownCall,
+    /// Another stream already serves this call or uses this stream id.
+    AlreadyLive,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+impl Refusal {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::UnknownCall => "unknown call: no voice webhook for this CallSid",
+            Refusal::AlreadyLive => "call already has a live stream",
+            Refusal::ShuttingDown => "server shutting down",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Live {
+    stream_sid: String,
+}
+
+/// The registry. Cheap to share (`Arc`).
+#[derive(Debug, Default)]
+pub struct Registry {
+    announced: DashMap<String, Announced>,
+    live: DashMap<String, Live>,
+    streams: DashMap<String, String>,
+    decisions: DashMap<String, (Decision, Instant)>,
+    sockets: AtomicUsize,
+    closing: AtomicBool,
+}
+
+/// A live call's claim; dropping it frees the call.
+pub struct Claim {
+    registry: Arc<Registry>,
+    call_sid: String,
+    stream_sid: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.registry.live.remove(&self.call_sid);
+        self.registry.streams.remove(&self.stream_sid);
+    }
+}
+
+/// A held WebSocket slot; dropping it frees the slot.
+pub struct Slot(Arc<Registry>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.sockets.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Registry {
+    /// Remember a call from the voice webhook.
+    pub fn announce(&self, call_sid: &str, call: Announced) {
+        self.prune();
+        self.announced.insert(call_sid.to_string(), call);
+    }
+
+    /// Take a WebSocket slot if fewer than `max` are open and the server is not closing.
+    pub fn open_socket(self: &Arc<Self>, max: usize) -> Option<Slot> {
+        if self.closing.load(Ordering::SeqCst) {
+            return None;
+        }
+        let before = self.sockets.fetch_add(1, Ordering::SeqCst);
+        if before >= max {
+            self.sockets.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Slot(self.clone()))
+    }
+
+    /// Claim a call for a stream. Refuses unknown calls and a second stream for a live call or
+    /// a reused stream id (nobody may hijack another caller's consent).
+    pub fn claim(
+        self: &Arc<Self>,
+        call_sid: &str,
+        stream_sid: &str,
+    ) -> Result<(Claim, Announced), Refusal> {
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(Refusal::ShuttingDown);
+        }
+        let announced = self
+            .announced
+            .get(call_sid)
+            .map(|a| a.clone())
+            .ok_or(Refusal::UnknownCall)?;
+        if self.decisions.contains_key(call_sid) {
+            return Err(Refusal::AlreadyLive);
+        }
+        match self.streams.entry(stream_sid.to_string()) {
+            dashmap::Entry::Occupied(_) => return Err(Refusal::AlreadyLive),
+            dashmap::Entry::Vacant(v) => {
+                v.insert(call_sid.to_string());
+            }
+        }
+        match self.live.entry(call_sid.to_string()) {
+            dashmap::Entry::Occupied(_) => {
+                self.streams.remove(stream_sid);
+                return Err(Refusal::AlreadyLive);
+            }
+            dashmap::Entry::Vacant(v) => {
+                v.insert(Live {
+                    stream_sid: stream_sid.to_string(),
+                });
+            }
+        }
+        Ok((
+            Claim {
+                registry: self.clone(),
+                call_sid: call_sid.to_string(),
+                stream_sid: stream_sid.to_string(),
+            },
+            announced,
+        ))
+    }
+
+    /// Record a call's final decision for the bridge webhook.
+    pub fn set_decision(&self, call_sid: &str, decision: Decision) {
+        self.decisions
+            .insert(call_sid.to_string(), (decision, Instant::now()));
+    }
+
+    /// The decision of a finished call, if this server saw it finish.
+    pub fn decision(&self, call_sid: &str) -> Option<Decision> {
+        self.decisions.get(call_sid).map(|d| d.0)
+    }
+
+    /// What the voice webhook said about a call.
+    pub fn announced(&self, call_sid: &str) -> Option<Announced> {
+        self.announced.get(call_sid).map(|a| a.clone())
+    }
+
+    /// Stream id of a live call.
+    pub fn live_stream(&self, call_sid: &str) -> Option<String> {
+        self.live.get(call_sid).map(|l| l.stream_sid.clone())
+    }
+
+    /// Live media streams.
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Open WebSocket connections (including ones not yet started).
+    pub fn socket_count(&self) -> usize {
+        self.sockets.load(Ordering::SeqCst)
+    }
+
+    /// Stop taking new streams.
+    pub fn begin_shutdown(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+
+    fn prune(&self) {
+        let now = Instant::now();
+        self.announced
+            .retain(|_, a| now.duration_since(a.at) < KEEP);
+        self.decisions.retain(|_, d| now.duration_since(d.1) < KEEP);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_can_be_claimed_once() {
+        let r = Arc::new(Registry::default());
+        assert_eq!(r.claim("CA1", "MZ1").err(), Some(Refusal::UnknownCall));
+        r.announce(
+            "CA1",
+            Announced::new("+1800".into(), None, None, "en".into()),
+        );
+        let (claim, a) = r.claim("CA1", "MZ1").ok().unwrap();
+        assert_eq!(a.line, "+1800");
+        assert_eq!(r.claim("CA1", "MZ2").err(), Some(Refusal::AlreadyLive));
+        r.announce(
+            "CA2",
+            Announced::new("+1800".into(), None, None, "en".into()),
+        );
+        assert_eq!(
+            r.claim("CA2", "MZ1").err(),
+            Some(Refusal::AlreadyLive),
+            "stream id reuse"
+        );
+        drop(claim);
+        assert_eq!(r.live_count(), 0);
+        r.set_decision("CA1", Decision::Record);
+        assert_eq!(
+            r.claim("CA1", "MZ3").err(),
+            Some(Refusal::AlreadyLive),
+            "finished call"
+        );
+    }
+
+    #[test]
+    fn sockets_are_limited() {
+        let r = Arc::new(Registry::default());
+        let a = r.open_socket(2).unwrap();
+        let _b = r.open_socket(2).unwrap();
+        assert!(r.open_socket(2).is_none());
+        drop(a);
+        assert!(r.open_socket(2).is_some());
+        r.begin_shutdown();
+        assert!(r.open_socket(2).is_none());
+    }
+}
