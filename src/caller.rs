@@ -273,6 +273,7 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
     let mut quiet_since: Option<Instant> = None;
     let mut heard_something = false;
     let mut presses = 0usize;
+    let mut just_pressed = false;
 
     loop {
         tokio::select! {
@@ -343,15 +344,20 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
                                 let mut buf = vec![0f32; len];
                                 DtmfTone::new(key, plan.key_dbm0).add_to(&mut buf, 0, len, (0.0, 0.0));
                                 pressing = Some((to_i16(&buf), 0));
+                                just_pressed = true;
                             }
                             presses += 1;
                             heard_something = false;
                         }
                     }
                 }
-                // Send 20 ms of the caller's audio.
+                // Send 20 ms of the caller's audio. A frame goes out when its 20 ms have been
+                // captured, as a real line does, so a press starting now is first heard in
+                // the next frame.
                 let mut frame = [g711::ULAW_SILENCE; 160];
-                if let Some((samples, pos)) = &mut pressing {
+                let fresh = pressing.as_ref().is_some_and(|(_, pos)| *pos == 0) && just_pressed;
+                just_pressed = false;
+                if let Some((samples, pos)) = pressing.as_mut().filter(|_| !fresh) {
                     for code in frame.iter_mut() {
                         if *pos < samples.len() {
                             *code = g711::ulaw_encode(samples[*pos]);

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 struct Running {
     url: String,
+    state: std::sync::Arc<consentline::server::AppState>,
     data: PathBuf,
     _dirs: Vec<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -114,6 +115,7 @@ async fn start(prompts: Option<&Path>, token: Option<&str>) -> Running {
     );
     let server = Server::bind(config).await.unwrap();
     let url = format!("http://{}", server.local_addr);
+    let state = server.state.clone();
     let data_path = data.path().to_path_buf();
     dirs.push(data);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -125,6 +127,7 @@ async fn start(prompts: Option<&Path>, token: Option<&str>) -> Running {
     ));
     Running {
         url,
+        state,
         data: data_path,
         _dirs: dirs,
         stop: Some(tx),
@@ -654,4 +657,52 @@ async fn editing_the_database_is_caught_by_audit_verify() {
     let err =
         String::from_utf8_lossy(&bad.stderr).to_string() + &String::from_utf8_lossy(&bad.stdout);
     assert!(err.contains(&seq.to_string()), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_lets_live_calls_finish_and_refuses_new_ones() {
+    let server = start(None, None).await;
+    let live = {
+        let plan = server.plan("1");
+        tokio::spawn(async move { place_call(&plan).await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let url = server.url.clone();
+    let data = server.data.clone();
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // New streams are refused while draining.
+    let ws_url = url.replace("http://", "ws://") + "/twilio/media";
+    match tokio_tungstenite::connect_async(ws_url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503)
+        }
+        other => panic!("expected 503 while draining, got {other:?}"),
+    }
+    // The live call finishes normally, with its consent on file.
+    let report = live.await.unwrap();
+    assert_recorded(&report);
+    let _dirs = stopping.await.unwrap();
+    let store = Store::open(&data).unwrap();
+    assert_eq!(
+        store.decision_for(&report.call_sid).unwrap().as_deref(),
+        Some("record")
+    );
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_log_means_the_call_is_bridged_without_recording() {
+    let server = start(None, None).await;
+    server.state.log.inject_failure(true);
+    let report = place_call(&server.plan("1")).await.unwrap();
+    // The caller pressed 1, but consent could not be made durable: bridged, not recorded,
+    // and the caller heard "this call will not be recorded".
+    assert_not_recorded(&report);
+    assert!(report.after_twiml.as_deref().unwrap().contains("<Dial"));
+    server.state.log.inject_failure(false);
+    // Recording resumes once the log works again.
+    let report = place_call(&server.plan("1")).await.unwrap();
+    assert_recorded(&report);
+    server.stop().await;
 }

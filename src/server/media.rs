@@ -114,6 +114,8 @@ struct Session {
     decision_tx: mpsc::Sender<bool>,
     /// Why the engine closed the stream, once it has.
     closing: Option<&'static str>,
+    /// When the decision record went to the log, to report how long durability took.
+    decision_sent: Option<Instant>,
     _claim: Claim,
 }
 
@@ -157,6 +159,7 @@ impl Session {
             stream_sid: started.stream_sid,
             decision_tx,
             closing: None,
+            decision_sent: None,
             state,
             socket,
             _claim: claim,
@@ -234,6 +237,13 @@ impl Session {
                 }
                 Some(durable) = decision_rx.recv() => {
                     let now = self.now_ms();
+                    if let Some(sent) = self.decision_sent.take() {
+                        tracing::info!(
+                            durable,
+                            commit_ms = sent.elapsed().as_secs_f64() * 1000.0,
+                            "decision record answered by the log"
+                        );
+                    }
                     self.engine.handle(now, Input::DecisionLogged { durable });
                 }
                 _ = tokio::time::sleep_until(deadline.min(idle)) => {
@@ -349,6 +359,7 @@ impl Session {
                 Output::RecordDecision(step) => {
                     let entry = self.entry(&step);
                     let tx = self.decision_tx.clone();
+                    self.decision_sent = Some(Instant::now());
                     match self.state.log.submit(entry, None) {
                         Ok(pending) => {
                             tokio::spawn(async move {

@@ -23,6 +23,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// After the last stream of a drain closes, how long webhooks are still answered.
+const BRIDGE_GRACE: Duration = Duration::from_secs(3);
+
 /// Audio per outbound media message: one second (Twilio accepts any length).
 const CHUNK_FRAMES: usize = 50;
 
@@ -177,6 +180,11 @@ impl Server {
                 live = registry.socket_count(),
                 "drain deadline reached with calls still live"
             );
+        } else {
+            // The last streams just closed: Twilio is about to post their <Connect action>
+            // webhooks. Keep answering a moment so those calls get bridged.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(BRIDGE_GRACE.min(left)).await;
         }
         let _ = stop_tx.send(());
         let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
