@@ -45,16 +45,7 @@ impl Running {
 fn short_prompts() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mut manifest = String::new();
-    let ids = [
-        "consent.disclosure",
-        "consent.retry",
-        "consent.invalid",
-        "consent.no_input",
-        "consent.confirm_record",
-        "consent.confirm_no_record",
-        "consent.no_answer",
-        "common.goodbye",
-    ];
+    let ids = consentline::call::CONSENT_PROMPT_IDS;
     for lang in ["en", "es"] {
         for (i, id) in ids.iter().enumerate() {
             let file = format!("{lang}-{id}.wav");

@@ -10,17 +10,6 @@ use consentline::prompt::{Catalog, CatalogError, LoadOptions, Problem};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-const CONSENT_IDS: [&str; 8] = [
-    "consent.disclosure",
-    "consent.retry",
-    "consent.invalid",
-    "consent.no_input",
-    "consent.confirm_record",
-    "consent.confirm_no_record",
-    "consent.no_answer",
-    "common.goodbye",
-];
-
 fn shipped_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")
 }
@@ -30,7 +19,8 @@ fn shipped_catalog_loads_in_both_languages() {
     let catalog =
         Catalog::load(&shipped_dir(), LoadOptions::default()).expect("shipped prompts load");
     let digits: Vec<String> = (0..10).map(|d| format!("digit.{d}")).collect();
-    let mut required: Vec<&str> = CONSENT_IDS.to_vec();
+    let mut required: Vec<&str> = consentline::call::CONSENT_PROMPT_IDS.to_vec();
+    required.push("common.goodbye");
     required.extend(digits.iter().map(String::as_str));
     assert_eq!(
         catalog.missing(&required, &["en", "es"]),

@@ -171,7 +171,8 @@ pub struct ConsentPrompts {
     pub no_answer: Arc<Prompt>,
 }
 
-/// Ids of the prompts the consent flow needs, in every language it offers.
+/// Ids of the prompts the consent flow needs, in every language it offers (the bridge's
+/// goodbye is spoken by the provider, so `common.goodbye` is catalogued but optional).
 pub const CONSENT_PROMPT_IDS: [&str; 7] = [
     "consent.disclosure",
     "consent.retry",

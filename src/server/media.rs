@@ -194,7 +194,14 @@ impl Session {
         let mut pcm = [0i16; MAX_FRAME_BYTES];
         loop {
             if self.engine.is_finished() {
-                return Ending::new(CLOSE_NORMAL, self.closing.unwrap_or("call ended"));
+                let reason = self.closing.unwrap_or("call ended");
+                return Ending::new(
+                    CLOSE_NORMAL,
+                    match self.engine.decision() {
+                        Some(d) => format!("{reason}: {}", d.as_str()),
+                        None => reason.to_string(),
+                    },
+                );
             }
             let timer = self.engine.next_timeout();
             let deadline = timer

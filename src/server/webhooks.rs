@@ -96,6 +96,23 @@ pub fn check_form(
     Ok(Form { params })
 }
 
+/// [`check_form`] for a webhook about one call: its `CallSid` is required.
+fn call_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+) -> Result<(Form, String), Rejection> {
+    let form = check_form(state, headers, uri, body)?;
+    match form.get("CallSid").filter(|s| !s.is_empty()) {
+        Some(sid) => {
+            let sid = sid.to_string();
+            Ok((form, sid))
+        }
+        None => Err(reject(StatusCode::BAD_REQUEST, "missing CallSid")),
+    }
+}
+
 pub fn path_and_query(uri: &Uri) -> &str {
     uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
 }
@@ -107,13 +124,11 @@ pub async fn voice(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let form = match check_form(&state, &headers, &uri, &body) {
+    let (form, call_sid) = match call_form(&state, &headers, &uri, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    let Some(call_sid) = form.get("CallSid").filter(|s| !s.is_empty()) else {
-        return bad_request("missing CallSid");
-    };
+    let call_sid = call_sid.as_str();
     let called = form.get("To").unwrap_or("").to_string();
     let line = state.config.line(&called);
     let language = line
@@ -190,13 +205,11 @@ pub async fn after(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let form = match check_form(&state, &headers, &uri, &body) {
+    let (form, call_sid) = match call_form(&state, &headers, &uri, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    let Some(call_sid) = form.get("CallSid").filter(|s| !s.is_empty()) else {
-        return bad_request("missing CallSid");
-    };
+    let call_sid = call_sid.as_str();
     let span = tracing::info_span!("call", call_sid);
     let _enter = span.enter();
     let announced = state.registry.announced(call_sid);
