@@ -505,6 +505,17 @@ async fn hostile_streams_get_a_clear_close_and_do_not_disturb_a_live_call() {
     let (code, _) = close_of(&mut ws).await;
     assert_eq!(code, 1002);
 
+    // A second start on a live stream is a protocol error.
+    let sid2 = announce(&url).await;
+    let stream2 = consentline::caller::random_sid("MZ");
+    let mut ws = raw_stream(&url).await;
+    ws.send(Message::text(sim::connected())).await.unwrap();
+    ws.send(start_msg(&sid2, &stream2)).await.unwrap();
+    ws.send(start_msg(&sid2, &stream2)).await.unwrap();
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, 1002, "{reason}");
+    assert!(reason.contains("second start"), "{reason}");
+
     let report = good.await.unwrap();
     assert_recorded(&report);
     assert!(server.store().verify().unwrap().is_ok());

@@ -285,6 +285,9 @@ impl Session {
             Ending::new(CLOSE_PROTOCOL, e.to_string())
         })?;
         match message {
+            Inbound::Media(media) if media.track != twilio::Track::Inbound => {
+                // Our own audio echoed back (a `both_tracks` stream): not the caller's keys.
+            }
             Inbound::Media(media) => {
                 let n = twilio::decode_payload(media.payload, frame).map_err(|e| {
                     tracing::warn!(error = %e, "bad media payload");
