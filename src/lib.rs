@@ -26,6 +26,7 @@ pub mod call;
 pub mod caller;
 pub mod consent;
 pub mod media;
+pub mod privacy;
 pub mod prompt;
 pub mod protocol;
 pub mod server;

@@ -29,6 +29,10 @@ enum Command {
     Dtmf(cli::dtmf::DtmfArgs),
     /// Load and list the prompt catalog; fails if any prompt is invalid.
     Prompts(cli::prompts::PromptsArgs),
+    /// Privacy requests (staff): list, show, update, extend, export, verify.
+    Requests(cli::requests::RequestsArgs),
+    /// The do-not-contact list (staff): check, add, export.
+    Dnc(cli::dnc::DncArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
         Command::Audit(a) => cli::audit::run(&a),
         Command::Dtmf(a) => cli::dtmf::run(&a),
         Command::Prompts(a) => cli::prompts::run(&a),
+        Command::Requests(a) => cli::requests::run(&a),
+        Command::Dnc(a) => cli::dnc::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

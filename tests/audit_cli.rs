@@ -210,7 +210,7 @@ fn verify_without_a_log_is_a_clear_error() {
     assert!(!missing.exists(), "verify must not create a log");
 }
 
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 37] = [
     "seq",
     "ts",
     "call_sid",
@@ -230,6 +230,21 @@ const COLUMNS: [&str; 22] = [
     "recording_sid",
     "answer",
     "detail",
+    "confirmation",
+    "request_type",
+    "requester",
+    "status",
+    "manner",
+    "received",
+    "due",
+    "honor_due",
+    "receipt_due",
+    "extended_due",
+    "basis",
+    "callback",
+    "number",
+    "opt_out_date",
+    "source",
     "extra",
     "prev_hash",
     "hash",

@@ -108,8 +108,9 @@ fn verify(args: &VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-/// Export columns after the record's own: every known field, then unknown ones as JSON.
-const FIELD_COLUMNS: [&str; 14] = [
+/// Export columns after the record's own: every known field (consent and privacy-request
+/// fields alike), then unknown ones as JSON.
+const FIELD_COLUMNS: [&str; Fields::NAMES.len()] = [
     "line",
     "caller",
     "prompt_id",
@@ -124,6 +125,21 @@ const FIELD_COLUMNS: [&str; 14] = [
     "recording_sid",
     "answer",
     "detail",
+    "confirmation",
+    "request_type",
+    "requester",
+    "status",
+    "manner",
+    "received",
+    "due",
+    "honor_due",
+    "receipt_due",
+    "extended_due",
+    "basis",
+    "callback",
+    "number",
+    "opt_out_date",
+    "source",
 ];
 
 fn extra_json(fields: &Fields) -> Option<String> {
@@ -430,6 +446,15 @@ fn show(args: &ShowArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_has_every_known_field_once() {
+        let mut columns = FIELD_COLUMNS.to_vec();
+        columns.sort();
+        let mut names = Fields::NAMES.to_vec();
+        names.sort();
+        assert_eq!(columns, names);
+    }
 
     #[test]
     fn csv_quoting() {

@@ -70,11 +70,25 @@ pub enum Kind {
     BridgeAnswered,
     RecordingReference,
     CallEnded,
+    /// A privacy request filed on the privacy line, or abandoned part-way (status `abandoned`).
+    RequestReceived,
+    /// A change to a privacy request: status (with its basis when denied) or the one extension.
+    RequestUpdated,
+    /// A number put on the do-not-contact list (an opt-out).
+    DncAdded,
+    /// A number (callback, confirmation) was read back; only its length is logged.
+    Readback,
+    /// The caller keyed in a number; only its length is logged.
+    NumberEntered,
+    /// The caller switched language.
+    LanguageChanged,
+    /// The caller asked for a person on the privacy line.
+    TransferRequested,
 }
 
 impl Kind {
     /// Every kind this version knows.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 16] = [
         Kind::CallStarted,
         Kind::PromptStarted,
         Kind::PromptPlayed,
@@ -84,6 +98,13 @@ impl Kind {
         Kind::BridgeAnswered,
         Kind::RecordingReference,
         Kind::CallEnded,
+        Kind::RequestReceived,
+        Kind::RequestUpdated,
+        Kind::DncAdded,
+        Kind::Readback,
+        Kind::NumberEntered,
+        Kind::LanguageChanged,
+        Kind::TransferRequested,
     ];
 
     /// The stored name, e.g. `prompt_played`.
@@ -98,6 +119,13 @@ impl Kind {
             Kind::BridgeAnswered => "bridge_answered",
             Kind::RecordingReference => "recording_reference",
             Kind::CallEnded => "call_ended",
+            Kind::RequestReceived => "request_received",
+            Kind::RequestUpdated => "request_updated",
+            Kind::DncAdded => "dnc_added",
+            Kind::Readback => "readback",
+            Kind::NumberEntered => "number_entered",
+            Kind::LanguageChanged => "language_changed",
+            Kind::TransferRequested => "transfer_requested",
         }
     }
 
@@ -152,6 +180,52 @@ pub struct Fields {
     pub answer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Privacy request: its confirmation number (10 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<String>,
+    /// Privacy request: `know`, `delete`, `opt_out`, `correct` or `limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_type: Option<String>,
+    /// Privacy request: `consumer` or `agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    /// Privacy request: `received`, `awaiting_verification`, `verifying`, `fulfilled`,
+    /// `denied` or `abandoned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Privacy request: how it was made (`toll_free_phone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manner: Option<String>,
+    /// Privacy request: when it was received, a record `ts`-form time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    /// Privacy request: keyed hash of the callback number ([`pseudonymize`]); never the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+    /// Privacy request: respond by this date (`YYYY-MM-DD`, 45 days after receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    /// Privacy request: the response deadline after its one extension (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_due: Option<String>,
+    /// Opt-out or limit: honour by this date (`YYYY-MM-DD`, 15 business days after receipt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honor_due: Option<String>,
+    /// Privacy request: confirm receipt by this date (`YYYY-MM-DD`, 10 business days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_due: Option<String>,
+    /// Privacy request: the basis of a denial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
+    /// Do-not-contact: keyed hash of the number ([`pseudonymize`]); never the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// Do-not-contact: the date of the opt-out (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_date: Option<String>,
+    /// Do-not-contact: where the entry came from (a confirmation number, or `staff`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Fields this version does not know (written by a newer one). Kept as read so that such
     /// records still verify; nothing in this version writes them. A key that names one of the
     /// fields above is ignored.
@@ -161,21 +235,36 @@ pub struct Fields {
 
 impl Fields {
     /// Names of the known fields, in byte order (the canonical order).
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 29] = [
         "answer",
         "at_ms",
         "attempt",
+        "basis",
+        "callback",
         "caller",
+        "confirmation",
         "decision",
         "detail",
         "digit",
         "digit_source",
+        "due",
+        "extended_due",
+        "honor_due",
         "language",
         "line",
+        "manner",
+        "number",
+        "opt_out_date",
         "prompt_id",
         "prompt_sha256",
         "reason",
+        "receipt_due",
+        "received",
         "recording_sid",
+        "request_type",
+        "requester",
+        "source",
+        "status",
     ];
 
     /// The value of a known field by name.
@@ -195,6 +284,21 @@ impl Fields {
             "recording_sid" => &self.recording_sid,
             "answer" => &self.answer,
             "detail" => &self.detail,
+            "confirmation" => &self.confirmation,
+            "request_type" => &self.request_type,
+            "requester" => &self.requester,
+            "status" => &self.status,
+            "manner" => &self.manner,
+            "received" => &self.received,
+            "callback" => &self.callback,
+            "due" => &self.due,
+            "extended_due" => &self.extended_due,
+            "honor_due" => &self.honor_due,
+            "receipt_due" => &self.receipt_due,
+            "basis" => &self.basis,
+            "number" => &self.number,
+            "opt_out_date" => &self.opt_out_date,
+            "source" => &self.source,
             _ => return None,
         };
         v.as_deref()

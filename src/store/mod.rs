@@ -20,6 +20,8 @@
 //! The read methods are synchronous and use the store's own connection, so a second
 //! [`Store`] opened on the same directory reads while a writer runs.
 
+pub mod requests;
+
 use crate::consent::{self, Entry, Fields, Record, Verifier, VerifyError, GENESIS_HASH};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::fmt;
@@ -229,6 +231,7 @@ impl Store {
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(requests::SCHEMA)?;
         Ok(Store {
             dir: data_dir.to_path_buf(),
             secret,
@@ -820,6 +823,18 @@ fn commit(
     items: Vec<(Entry, Option<PersonalData>)>,
 ) -> Result<Vec<Committed>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let done = append_in(&tx, items)?;
+    tx.commit()?;
+    Ok(done)
+}
+
+/// Append entries to the chain inside an open `BEGIN IMMEDIATE` transaction, continuing from
+/// the tip read inside it (the writer's batches and [`requests`]' changes both come here, so
+/// the log stays one chain). The caller commits.
+fn append_in(
+    tx: &Connection,
+    items: Vec<(Entry, Option<PersonalData>)>,
+) -> Result<Vec<Committed>, StoreError> {
     let tip: Option<(i64, String)> = tx
         .query_row(
             "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1",
@@ -878,6 +893,5 @@ fn commit(
             prev = r.hash;
         }
     }
-    tx.commit()?;
     Ok(done)
 }
