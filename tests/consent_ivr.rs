@@ -1,28 +1,14 @@
 //! The consent IVR state machine driven with virtual time against a simulated provider and
 //! store: every path, in microseconds.
 
+#[path = "support/ivr.rs"]
+mod ivr;
+
 use consentline::call::{
-    ConsentCall, ConsentPrompts, ConsentSettings, Decision, Input, KeySource, Millis, Output, Step,
-    Timer,
+    ConsentCall, ConsentPrompts, ConsentSettings, Decision, Input, KeySource, Output, Timer,
 };
 use consentline::media::dtmf::Key;
-use consentline::prompt::Prompt;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-fn prompt(id: &str, ms: u64) -> Arc<Prompt> {
-    Arc::new(Prompt {
-        id: id.into(),
-        language: "en".into(),
-        transcript: id.into(),
-        source: id.into(),
-        source_format: "test".into(),
-        frames: vec![[0xFFu8; 160]; (ms / 20) as usize].into(),
-        sha256: [id.len() as u8; 32],
-        level_dbm0: -18.0,
-        gain_db: 0.0,
-    })
-}
+use ivr::{prompt, Sim, StoreBehaviour};
 
 fn prompts() -> ConsentPrompts {
     ConsentPrompts {
@@ -36,197 +22,19 @@ fn prompts() -> ConsentPrompts {
     }
 }
 
-/// How the simulated store answers the decision record.
-#[derive(Clone, Copy, PartialEq)]
-enum StoreBehaviour {
-    Durable { after_ms: u64 },
-    Fails { after_ms: u64 },
-    Silent,
+fn consent(settings: ConsentSettings, store: StoreBehaviour) -> Sim<ConsentCall> {
+    Sim::around(ConsentCall::new(settings, prompts()), store)
 }
 
-/// A simulated provider (plays prompts in order, echoes marks when each prompt's audio has
-/// played, echoes all pending marks at once on clear) and store, around one engine.
-struct Sim {
-    call: ConsentCall,
-    now: Millis,
-    /// Provider playout: (mark, ends at).
-    playout: Vec<(u64, Millis)>,
-    keys: BTreeMap<Millis, Vec<(Key, KeySource)>>,
-    hangup_at: Option<Millis>,
-    store: StoreBehaviour,
-    store_answer_at: Option<(Millis, bool)>,
-    /// Everything the engine did, with times.
-    log: Vec<(Millis, Output)>,
-    closed: bool,
-}
-
-impl Sim {
-    fn new(store: StoreBehaviour) -> Sim {
-        Sim::with(ConsentSettings::default(), store)
-    }
-
-    fn with(settings: ConsentSettings, store: StoreBehaviour) -> Sim {
-        Sim {
-            call: ConsentCall::new(settings, prompts()),
-            now: 0,
-            playout: Vec::new(),
-            keys: BTreeMap::new(),
-            hangup_at: None,
-            store,
-            store_answer_at: None,
-            log: Vec::new(),
-            closed: false,
-        }
-    }
-
-    fn key_at(mut self, at: Millis, digit: char, source: KeySource) -> Self {
-        self.keys
-            .entry(at)
-            .or_default()
-            .push((Key::from_char(digit).unwrap(), source));
-        self
-    }
-
-    fn hangup_at(mut self, at: Millis) -> Self {
-        self.hangup_at = Some(at);
-        self
-    }
-
-    fn drain(&mut self) {
-        while let Some(out) = self.call.poll_output() {
-            match &out {
-                Output::Play { prompt, mark } => {
-                    let start = self
-                        .playout
-                        .last()
-                        .map_or(self.now, |&(_, end)| end.max(self.now));
-                    self.playout.push((*mark, start + prompt.duration_ms()));
-                }
-                Output::Clear => {
-                    // Twilio echoes the marks of everything it discards, at once.
-                    for (_, end) in &mut self.playout {
-                        *end = self.now;
-                    }
-                }
-                Output::RecordDecision(_) => {
-                    self.store_answer_at = match self.store {
-                        StoreBehaviour::Durable { after_ms } => Some((self.now + after_ms, true)),
-                        StoreBehaviour::Fails { after_ms } => Some((self.now + after_ms, false)),
-                        StoreBehaviour::Silent => None,
-                    };
-                }
-                Output::Close { .. } => self.closed = true,
-                Output::Record(_) => {}
-            }
-            self.log.push((self.now, out));
-        }
-    }
-
-    /// Run until the call finishes; panics on a livelock (step limit) or a stuck call.
-    fn run(mut self) -> Sim {
-        self.call.handle(0, Input::Start);
-        self.drain();
-        for _ in 0..10_000 {
-            if self.call.is_finished() {
-                return self;
-            }
-            // Next event: a mark, a key, the store, a hang-up, or an engine timer.
-            let mut next: Option<(Millis, u8)> = None;
-            let mut consider = |at: Millis, kind: u8| {
-                if next.is_none_or(|(t, _)| at < t) {
-                    next = Some((at, kind));
-                }
-            };
-            if let Some(&(_, end)) = self.playout.first() {
-                consider(end, 0);
-            }
-            if let Some((&at, _)) = self.keys.iter().next() {
-                consider(at, 1);
-            }
-            if let Some((at, _)) = self.store_answer_at {
-                consider(at, 2);
-            }
-            if let Some(at) = self.hangup_at {
-                consider(at, 3);
-            }
-            if let Some((_, at)) = self.call.next_timeout() {
-                consider(at, 4);
-            }
-            let Some((at, kind)) = next else {
-                panic!("call stuck at {} ms: {:#?}", self.now, self.log)
-            };
-            assert!(at >= self.now, "time went backwards");
-            self.now = at;
-            match kind {
-                0 => {
-                    let (mark, _) = self.playout.remove(0);
-                    self.call.handle(at, Input::Mark { id: mark });
-                }
-                1 => {
-                    let (_, presses) = self.keys.pop_first().unwrap();
-                    for (digit, source) in presses {
-                        self.call.handle(at, Input::Key { digit, source });
-                        self.drain();
-                    }
-                }
-                2 => {
-                    let (_, durable) = self.store_answer_at.take().unwrap();
-                    self.call.handle(at, Input::DecisionLogged { durable });
-                }
-                3 => {
-                    self.hangup_at = None;
-                    self.call.handle(at, Input::Hangup);
-                }
-                _ => {
-                    let (timer, _) = self.call.next_timeout().unwrap();
-                    self.call.handle(at, Input::Timeout(timer));
-                }
-            }
-            self.drain();
-        }
-        panic!("no end after 10 000 steps: {:#?}", self.log);
-    }
-
-    fn steps(&self) -> Vec<&Step> {
-        self.log
-            .iter()
-            .filter_map(|(_, o)| match o {
-                Output::Record(s) | Output::RecordDecision(s) => Some(s),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// A compact story of the call: played/interrupted prompt ids, keys, decisions, end.
-    fn story(&self) -> Vec<String> {
-        self.steps()
-            .into_iter()
-            .filter_map(|s| match s {
-                Step::PromptPlayed { prompt } => Some(format!("played {}", prompt.id)),
-                Step::PromptInterrupted { prompt } => Some(format!("interrupted {}", prompt.id)),
-                Step::Key {
-                    digit, accepted, ..
-                } => Some(format!(
-                    "key {digit}{}",
-                    if *accepted { "" } else { " ignored" }
-                )),
-                Step::Decision { decision, .. } => Some(format!("decision {}", decision.as_str())),
-                Step::CallEnded { reason } => Some(format!("ended: {reason}")),
-                Step::PromptStarted { .. } => None,
-            })
-            .collect()
-    }
-
-    fn time_of(&self, pred: impl Fn(&Output) -> bool) -> Option<Millis> {
-        self.log.iter().find(|(_, o)| pred(o)).map(|(t, _)| *t)
-    }
+fn with_store(store: StoreBehaviour) -> Sim<ConsentCall> {
+    consent(ConsentSettings::default(), store)
 }
 
 const DURABLE: StoreBehaviour = StoreBehaviour::Durable { after_ms: 5 };
 
 #[test]
 fn consent_after_the_disclosure() {
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(11_000, '1', KeySource::Inband)
         .run();
     assert_eq!(
@@ -257,7 +65,7 @@ fn consent_after_the_disclosure() {
 
 #[test]
 fn decline() {
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(12_000, '2', KeySource::Event)
         .run();
     assert_eq!(sim.call.decision(), Some(Decision::NoRecord));
@@ -268,7 +76,7 @@ fn decline() {
 
 #[test]
 fn no_input_asks_twice_more_then_does_not_record() {
-    let sim = Sim::new(DURABLE).run();
+    let sim = with_store(DURABLE).run();
     assert_eq!(
         sim.story(),
         [
@@ -297,7 +105,7 @@ fn retries_are_configurable() {
         retries: 0,
         ..ConsentSettings::default()
     };
-    let sim = Sim::with(settings, DURABLE).run();
+    let sim = consent(settings, DURABLE).run();
     assert_eq!(
         sim.story()[..2],
         ["played consent.disclosure", "decision no_record"]
@@ -306,7 +114,7 @@ fn retries_are_configurable() {
 
 #[test]
 fn invalid_key_then_valid_key() {
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(10_500, '7', KeySource::Inband)
         .key_at(15_000, '1', KeySource::Inband)
         .run();
@@ -328,7 +136,7 @@ fn invalid_key_then_valid_key() {
 
 #[test]
 fn three_invalid_keys_do_not_record() {
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(10_500, '9', KeySource::Inband)
         .key_at(20_000, '*', KeySource::Inband)
         .key_at(30_000, '0', KeySource::Inband)
@@ -341,7 +149,7 @@ fn three_invalid_keys_do_not_record() {
 
 #[test]
 fn barge_in_clears_the_prompt_at_once() {
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(3_000, '1', KeySource::Inband)
         .run();
     assert_eq!(
@@ -371,7 +179,7 @@ fn barge_in_clears_the_prompt_at_once() {
 
 #[test]
 fn hang_up_mid_prompt() {
-    let sim = Sim::new(DURABLE).hangup_at(4_000).run();
+    let sim = with_store(DURABLE).hangup_at(4_000).run();
     assert_eq!(sim.story(), ["ended: hangup"]);
     assert_eq!(sim.call.decision(), None);
     assert!(!sim.closed);
@@ -379,7 +187,7 @@ fn hang_up_mid_prompt() {
 
 #[test]
 fn hang_up_while_the_decision_is_being_stored_never_records() {
-    let sim = Sim::new(StoreBehaviour::Durable { after_ms: 500 })
+    let sim = with_store(StoreBehaviour::Durable { after_ms: 500 })
         .key_at(11_000, '1', KeySource::Inband)
         .hangup_at(11_100)
         .run();
@@ -389,7 +197,7 @@ fn hang_up_while_the_decision_is_being_stored_never_records() {
 #[test]
 fn a_key_heard_in_band_and_as_an_event_counts_once() {
     // In-band detection comes ~35 ms after onset; Twilio's event can come later.
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(10_500, '5', KeySource::Inband)
         .key_at(10_650, '5', KeySource::Event)
         .run();
@@ -403,7 +211,7 @@ fn a_key_heard_in_band_and_as_an_event_counts_once() {
     assert!(sim.story().contains(&"played consent.invalid".to_string()));
 
     // The same digit pressed again later by the same source is a new press.
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(10_500, '5', KeySource::Inband)
         .key_at(11_000, '5', KeySource::Inband)
         .run();
@@ -415,7 +223,7 @@ fn a_key_heard_in_band_and_as_an_event_counts_once() {
     assert_eq!(keys, ["key 5", "key 5"]);
 
     // Event first, then in-band: still one.
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(10_500, '1', KeySource::Event)
         .key_at(10_540, '1', KeySource::Inband)
         .run();
@@ -430,7 +238,7 @@ fn a_key_heard_in_band_and_as_an_event_counts_once() {
 
 #[test]
 fn store_failure_means_no_recording() {
-    let sim = Sim::new(StoreBehaviour::Fails { after_ms: 3 })
+    let sim = with_store(StoreBehaviour::Fails { after_ms: 3 })
         .key_at(11_000, '1', KeySource::Inband)
         .run();
     assert_eq!(sim.call.decision(), Some(Decision::NoRecord));
@@ -444,7 +252,7 @@ fn store_failure_means_no_recording() {
 
 #[test]
 fn slow_store_means_no_recording() {
-    let sim = Sim::new(StoreBehaviour::Silent)
+    let sim = with_store(StoreBehaviour::Silent)
         .key_at(11_000, '1', KeySource::Inband)
         .run();
     assert_eq!(sim.call.decision(), Some(Decision::NoRecord));
@@ -501,7 +309,7 @@ fn provider_that_never_echoes_marks_ends_without_recording() {
 
 #[test]
 fn keys_after_the_decision_are_logged_and_ignored() {
-    let sim = Sim::new(DURABLE)
+    let sim = with_store(DURABLE)
         .key_at(11_000, '1', KeySource::Inband)
         .key_at(12_000, '2', KeySource::Inband)
         .run();
@@ -511,7 +319,7 @@ fn keys_after_the_decision_are_logged_and_ignored() {
 
 #[test]
 fn stale_timers_and_inputs_after_the_end_are_harmless() {
-    let mut sim = Sim::new(DURABLE)
+    let mut sim = with_store(DURABLE)
         .key_at(11_000, '2', KeySource::Inband)
         .run();
     let before = sim.log.len();
@@ -526,5 +334,21 @@ fn stale_timers_and_inputs_after_the_end_are_harmless() {
     }
     assert!(sim.call.poll_output().is_none());
     assert_eq!(sim.log.len(), before);
+    assert_eq!(sim.call.decision(), Some(Decision::NoRecord));
+}
+
+#[test]
+fn a_caller_on_the_do_not_contact_list_is_never_asked() {
+    let call = ConsentCall::new(ConsentSettings::default(), prompts()).without_asking("opted out");
+    let sim = Sim::around(call, DURABLE)
+        .key_at(3_000, '1', KeySource::Inband)
+        .run();
+    let story = sim.story();
+    assert!(
+        !story.iter().any(|l| l.contains("consent.disclosure")),
+        "{story:?}"
+    );
+    assert_eq!(story[0], "decision no_record");
+    assert!(story.contains(&"played consent.confirm_no_record".to_string()));
     assert_eq!(sim.call.decision(), Some(Decision::NoRecord));
 }

@@ -1,130 +1,17 @@
 //! End to end: the real server on 127.0.0.1, real WebSocket clients speaking Twilio's
 //! protocol (the simulated caller and hand-made hostile ones), the real SQLite log.
 
-use consentline::caller::{place_call, CallPlan, CallReport, KeyMode, When};
-use consentline::media::dtmf::Key;
+#[path = "support/server.rs"]
+mod server;
+
+use consentline::caller::{place_call, CallReport, KeyMode, When};
 use consentline::protocol::twilio::sim;
-use consentline::server::config::{Config, LineConfig};
-use consentline::server::Server;
 use consentline::store::{Filter, Store};
 use futures_util::{SinkExt, StreamExt};
-use std::path::{Path, PathBuf};
+use server::start;
+use std::path::Path;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-
-struct Running {
-    url: String,
-    state: std::sync::Arc<consentline::server::AppState>,
-    data: PathBuf,
-    _dirs: Vec<tempfile::TempDir>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    /// Stop the server; the returned directories live as long as the caller keeps them.
-    async fn stop(mut self) -> Vec<tempfile::TempDir> {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(30), &mut self.done).await;
-        std::mem::take(&mut self._dirs)
-    }
-    fn store(&self) -> Store {
-        Store::open(&self.data).unwrap()
-    }
-    fn plan(&self, keys: &str) -> CallPlan {
-        let mut plan = CallPlan::new(&self.url);
-        plan.keys = Key::parse_sequence(keys).unwrap();
-        plan.timeout = Duration::from_secs(90);
-        plan
-    }
-}
-
-/// A prompt catalog with the consent ids, each a short tone burst, so calls take seconds.
-fn short_prompts() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let mut manifest = String::new();
-    let ids = consentline::call::CONSENT_PROMPT_IDS;
-    for lang in ["en", "es"] {
-        for (i, id) in ids.iter().enumerate() {
-            let file = format!("{lang}-{id}.wav");
-            manifest.push_str(&format!(
-                "[[prompt]]\nid = \"{id}\"\nlanguage = \"{lang}\"\nfile = \"{file}\"\ntranscript = \"{id}\"\n\n"
-            ));
-            let spec = hound::WavSpec {
-                channels: 1,
-                sample_rate: 16000,
-                bits_per_sample: 16,
-                sample_format: hound::SampleFormat::Int,
-            };
-            let mut w = hound::WavWriter::create(dir.path().join(&file), spec).unwrap();
-            // A vowel-like tone (not DTMF) for 0.8 s, distinct per prompt.
-            let f0 = 180.0 + 15.0 * i as f32;
-            for n in 0..12_800 {
-                let t = n as f32 / 16000.0;
-                let s = (0.3 * (std::f32::consts::TAU * f0 * t).sin()
-                    + 0.1 * (std::f32::consts::TAU * 3.0 * f0 * t).sin())
-                    * 20000.0;
-                w.write_sample(s as i16).unwrap();
-            }
-            w.finalize().unwrap();
-        }
-    }
-    std::fs::write(dir.path().join("prompts.toml"), manifest).unwrap();
-    dir
-}
-
-async fn start(prompts: Option<&Path>, token: Option<&str>) -> Running {
-    let data = tempfile::tempdir().unwrap();
-    let mut dirs = Vec::new();
-    let mut config = Config::defaults();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.data = data.path().to_path_buf();
-    config.prompts = match prompts {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let d = short_prompts();
-            let p = d.path().to_path_buf();
-            dirs.push(d);
-            p
-        }
-    };
-    config.twilio_auth_token = token.map(str::to_string);
-    config.default_line = LineConfig {
-        forward_to: Some("+14155550100".into()),
-        language: Some("en".into()),
-        caller_id: None,
-    };
-    config.lines.insert(
-        "+18005550000".into(),
-        LineConfig {
-            forward_to: Some(String::new()),
-            language: Some("es".into()),
-            caller_id: None,
-        },
-    );
-    let server = Server::bind(config).await.unwrap();
-    let url = format!("http://{}", server.local_addr);
-    let state = server.state.clone();
-    let data_path = data.path().to_path_buf();
-    dirs.push(data);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(server.run(
-        async move {
-            let _ = rx.await;
-        },
-        Duration::from_secs(20),
-    ));
-    Running {
-        url,
-        state,
-        data: data_path,
-        _dirs: dirs,
-        stop: Some(tx),
-        done,
-    }
-}
 
 fn kinds(store: &Store, call_sid: &str) -> Vec<String> {
     store

@@ -41,7 +41,12 @@ fn shipped_catalog_loads_in_both_languages() {
             "{} clips",
             p.id
         );
-        assert!(p.duration_ms() > 200 && p.duration_ms() < 20_000);
+        assert!(
+            p.duration_ms() > 200 && p.duration_ms() < 60_000,
+            "{} {}",
+            p.id,
+            p.duration_ms()
+        );
         // Evidence hash is the SHA-256 of exactly the frames.
         let mut h = Sha256::new();
         for f in p.frames.iter() {

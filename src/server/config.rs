@@ -19,6 +19,9 @@
 //!
 //! [lines."+18005550100"]
 //! forward_to = ""          # no bridge: goodbye and hang up
+//!
+//! [lines."+18005550111"]
+//! flow = "privacy"         # the CCPA request line; 0 reaches forward_to, never recorded
 //! ```
 
 use serde::Deserialize;
@@ -30,6 +33,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LineConfig {
+    /// Which IVR runs on the line: "consent" (default) or "privacy".
+    pub flow: Option<String>,
     /// Where to bridge the caller after the IVR. Unset: the default line's; empty (`""`):
     /// no bridge, a goodbye and hang-up.
     pub forward_to: Option<String>,
@@ -90,6 +95,7 @@ impl Config {
             twilio_auth_token: None,
             max_calls: 2000,
             default_line: LineConfig {
+                flow: Some("consent".into()),
                 forward_to: None,
                 language: Some("en".into()),
                 caller_id: None,
@@ -174,6 +180,11 @@ impl Config {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("listen address {l:?} is not HOST:PORT"))?;
         }
+        for flow in config.flows() {
+            if flow != "consent" && flow != "privacy" {
+                anyhow::bail!("unknown flow {flow:?} (expected \"consent\" or \"privacy\")");
+            }
+        }
         if let Some(url) = &mut config.public_url {
             while url.ends_with('/') {
                 url.pop();
@@ -196,6 +207,17 @@ impl Config {
         line
     }
 
+    /// Flows any line runs.
+    pub fn flows(&self) -> Vec<String> {
+        let mut flows: Vec<String> = std::iter::once(&self.default_line)
+            .chain(self.lines.values())
+            .map(|l| l.flow.clone().unwrap_or_else(|| "consent".into()))
+            .collect();
+        flows.sort();
+        flows.dedup();
+        flows
+    }
+
     /// Languages any line uses (the prompt catalog must cover them all).
     pub fn languages(&self) -> Vec<String> {
         let mut langs: Vec<String> = std::iter::once(&self.default_line)
@@ -210,6 +232,7 @@ impl Config {
 
 fn merge_line(base: &LineConfig, over: &LineConfig) -> LineConfig {
     LineConfig {
+        flow: over.flow.clone().or_else(|| base.flow.clone()),
         forward_to: over.forward_to.clone().or_else(|| base.forward_to.clone()),
         language: over.language.clone().or_else(|| base.language.clone()),
         caller_id: over.caller_id.clone().or_else(|| base.caller_id.clone()),

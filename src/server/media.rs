@@ -7,12 +7,12 @@
 //! Prompts were base64-encoded once at start-up and are sent as shared strings.
 
 use super::AppState;
-use crate::call::{ConsentCall, Input, KeySource, Output, Step};
+use crate::call::{ConsentCall, Flow, Input, KeySource, Output, PrivacyCall, Step};
 use crate::consent::{Entry, Fields, Kind};
 use crate::media::dtmf::{Event, Key, Receiver};
 use crate::media::g711;
 use crate::protocol::twilio::{self, Inbound};
-use crate::server::registry::{Claim, Slot};
+use crate::server::registry::{Announced, Claim, Slot};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -107,15 +107,16 @@ struct Session {
     socket: WebSocket,
     call_sid: String,
     stream_sid: String,
-    engine: ConsentCall,
+    engine: Box<dyn Flow>,
     receiver: Receiver,
     epoch: Instant,
     out: String,
-    decision_tx: mpsc::Sender<bool>,
+    decision_tx: mpsc::Sender<StoreAnswer>,
     /// Why the engine closed the stream, once it has.
     closing: Option<&'static str>,
     /// When the decision record went to the log, to report how long durability took.
     decision_sent: Option<Instant>,
+    announced: Announced,
     _claim: Claim,
 }
 
@@ -140,18 +141,18 @@ impl Session {
                 return;
             }
         };
-        let Some(prompts) = state.consent_prompts.get(&announced.language).cloned() else {
+        let Some(engine) = build_engine(&state, &announced) else {
             close(
                 &mut socket,
-                Ending::new(CLOSE_POLICY, "no prompts for the call's language"),
+                Ending::new(CLOSE_POLICY, "no prompts for the call's flow and language"),
             )
             .await;
             return;
         };
-        tracing::info!("media stream started");
+        tracing::info!(flow = %announced.flow, "media stream started");
         let (decision_tx, decision_rx) = mpsc::channel(4);
         let mut session = Session {
-            engine: ConsentCall::new(state.settings, prompts),
+            engine,
             receiver: Receiver::default(),
             epoch: Instant::now(),
             out: String::with_capacity(16 * 1024),
@@ -160,23 +161,18 @@ impl Session {
             decision_tx,
             closing: None,
             decision_sent: None,
+            announced,
             state,
             socket,
             _claim: claim,
         };
         let ending = session.drive(decision_rx).await;
-        tracing::info!(reason = %ending.reason, decision = ?session.engine.decision(), "media stream ended");
-        if let Some(decision) = session.engine.decision() {
-            session
-                .state
-                .registry
-                .set_decision(&session.call_sid, decision);
-        } else {
-            session
-                .state
-                .registry
-                .set_decision(&session.call_sid, crate::call::Decision::NoRecord);
-        }
+        let outcome = session.engine.outcome();
+        tracing::info!(reason = %ending.reason, record = outcome.record, bridge = outcome.bridge, "media stream ended");
+        session
+            .state
+            .registry
+            .set_outcome(&session.call_sid, outcome);
         close(&mut session.socket, ending).await;
     }
 
@@ -184,7 +180,7 @@ impl Session {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    async fn drive(&mut self, mut decision_rx: mpsc::Receiver<bool>) -> Ending {
+    async fn drive(&mut self, mut decision_rx: mpsc::Receiver<StoreAnswer>) -> Ending {
         let now = self.now_ms();
         self.engine.handle(now, Input::Start);
         if let Err(e) = self.flush().await {
@@ -195,13 +191,13 @@ impl Session {
         loop {
             if self.engine.is_finished() {
                 let reason = self.closing.unwrap_or("call ended");
-                return Ending::new(
-                    CLOSE_NORMAL,
-                    match self.engine.decision() {
-                        Some(d) => format!("{reason}: {}", d.as_str()),
-                        None => reason.to_string(),
-                    },
-                );
+                let outcome = self.engine.outcome();
+                let how = match (outcome.bridge, outcome.record) {
+                    (_, true) => "record",
+                    (true, false) => "no_record",
+                    (false, false) => "no_bridge",
+                };
+                return Ending::new(CLOSE_NORMAL, format!("{reason}: {how}"));
             }
             let timer = self.engine.next_timeout();
             let deadline = timer
@@ -242,8 +238,21 @@ impl Session {
                         Some(Ok(_)) => {} // ping/pong are handled by the library
                     }
                 }
-                Some(durable) = decision_rx.recv() => {
+                Some(answer) = decision_rx.recv() => {
                     let now = self.now_ms();
+                    let durable = match answer {
+                        StoreAnswer::Decision(durable) => durable,
+                        StoreAnswer::Filed(result) => {
+                            self.engine.handle(now, match result {
+                                Some(filed) => Input::Filed(filed),
+                                None => Input::FileFailed,
+                            });
+                            if let Err(e) = self.flush().await {
+                                return e;
+                            }
+                            continue;
+                        }
+                    };
                     if let Some(sent) = self.decision_sent.take() {
                         tracing::info!(
                             durable,
@@ -374,14 +383,37 @@ impl Session {
                         Ok(pending) => {
                             tokio::spawn(async move {
                                 let durable = pending.await.is_ok();
-                                let _ = tx.send(durable).await;
+                                let _ = tx.send(StoreAnswer::Decision(durable)).await;
                             });
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "consent log unavailable; not recording");
-                            let _ = tx.try_send(false);
+                            let _ = tx.try_send(StoreAnswer::Decision(false));
                         }
                     }
+                }
+                Output::FileRequest(draft) => {
+                    let tx = self.decision_tx.clone();
+                    let filing = super::requests::file(
+                        self.state.clone(),
+                        self.call_sid.clone(),
+                        self.stream_sid.clone(),
+                        draft,
+                        self.announced.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let _ = tx.send(StoreAnswer::Filed(filing.await)).await;
+                    });
+                }
+                Output::Abandoned(draft) => {
+                    let filing = super::requests::abandon(
+                        self.state.clone(),
+                        self.call_sid.clone(),
+                        self.stream_sid.clone(),
+                        draft,
+                        self.announced.clone(),
+                    );
+                    tokio::spawn(filing);
                 }
                 Output::Close { reason } => {
                     tracing::debug!(reason, "closing stream");
@@ -438,6 +470,25 @@ impl Session {
                 fields.reason = Some((*reason).into());
                 Kind::CallEnded
             }
+            Step::Readback { what, digits } => {
+                fields.detail = Some(format!("read back {what} ({digits} digits)"));
+                Kind::Readback
+            }
+            Step::NumberEntered { digits, accepted } => {
+                fields.detail = Some(format!(
+                    "caller keyed {digits} digits ({})",
+                    if *accepted { "confirmed" } else { "rejected" }
+                ));
+                Kind::NumberEntered
+            }
+            Step::LanguageChanged { language } => {
+                fields.language = Some(language.clone());
+                Kind::LanguageChanged
+            }
+            Step::TransferRequested => {
+                fields.reason = Some("caller pressed 0 for a person".into());
+                Kind::TransferRequested
+            }
         };
         Entry {
             call_sid: self.call_sid.clone(),
@@ -445,6 +496,41 @@ impl Session {
             kind,
             fields,
         }
+    }
+}
+
+/// What the log answered for a record the flow waits on.
+enum StoreAnswer {
+    Decision(bool),
+    Filed(Option<crate::call::Filed>),
+}
+
+/// The engine for an announced call's flow, or `None` if its prompts are missing.
+fn build_engine(state: &AppState, announced: &Announced) -> Option<Box<dyn Flow>> {
+    if announced.flow == "privacy" {
+        let prompts = state.privacy_prompts.get(&announced.language)?.clone();
+        let spanish = state.privacy_prompts.get("es").cloned();
+        Some(Box::new(PrivacyCall::new(
+            state.privacy_settings,
+            prompts,
+            spanish,
+            announced.caller_clear.as_deref(),
+        )))
+    } else {
+        let prompts = state.consent_prompts.get(&announced.language)?.clone();
+        let call = ConsentCall::new(state.settings, prompts);
+        // The one do-not-contact rule: a caller who opted out within 12 months is never asked
+        // to opt in to anything, recording included. If the list can't be read, don't ask.
+        let today = crate::privacy::deadline::receipt_date(time::OffsetDateTime::now_utc());
+        let may_ask = match announced.caller_clear.as_deref() {
+            Some(number) => state.store.may_ask_opt_in(number, today).unwrap_or(false),
+            None => false,
+        };
+        Some(Box::new(if may_ask {
+            call
+        } else {
+            call.without_asking("caller opted out within 12 months, or could not be checked")
+        }))
     }
 }
 

@@ -8,9 +8,12 @@
 pub mod config;
 pub mod media;
 pub mod registry;
+pub mod requests;
 pub mod webhooks;
 
-use crate::call::{ConsentPrompts, ConsentSettings, CONSENT_PROMPT_IDS};
+use crate::call::{
+    ConsentPrompts, ConsentSettings, PrivacyPrompts, PrivacySettings, CONSENT_PROMPT_IDS,
+};
 use crate::prompt::{Catalog, LoadOptions};
 use crate::protocol::twilio;
 use crate::store::{LogHandle, Store};
@@ -37,8 +40,11 @@ pub struct AppState {
     /// Read side of the log.
     pub store: Arc<Store>,
     pub settings: ConsentSettings,
+    pub privacy_settings: PrivacySettings,
     /// Consent prompts per language.
     pub consent_prompts: HashMap<String, ConsentPrompts>,
+    /// Privacy-line prompts per language (every language the catalog has them in).
+    pub privacy_prompts: HashMap<String, PrivacyPrompts>,
     /// Every prompt as base64 μ-law, one string per second of audio, made once.
     pub prepared: HashMap<(String, String), Arc<[String]>>,
 }
@@ -89,6 +95,21 @@ impl Server {
         if let Some(p) = ConsentPrompts::from_catalog(&catalog, "en") {
             consent_prompts.entry("en".into()).or_insert(p);
         }
+        let privacy_prompts: HashMap<String, PrivacyPrompts> = catalog
+            .languages()
+            .into_iter()
+            .filter_map(|l| PrivacyPrompts::from_catalog(&catalog, &l).map(|p| (l, p)))
+            .collect();
+        for (number, line) in std::iter::once(("default line", &config.default_line))
+            .chain(config.lines.iter().map(|(n, l)| (n.as_str(), l)))
+        {
+            let language = line.language.as_deref().unwrap_or("en");
+            if line.flow.as_deref() == Some("privacy") && !privacy_prompts.contains_key(language) {
+                anyhow::bail!(
+                    "{number} runs the privacy flow in {language:?}, but the prompt catalog lacks privacy prompts in that language"
+                );
+            }
+        }
         let prepared = catalog
             .iter()
             .map(|p| {
@@ -122,7 +143,9 @@ impl Server {
             log,
             store: reader,
             settings: ConsentSettings::default(),
+            privacy_settings: PrivacySettings::default(),
             consent_prompts,
+            privacy_prompts,
             prepared,
         });
         Ok(Server {

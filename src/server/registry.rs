@@ -2,7 +2,7 @@
 //! finished with a decision waiting for the bridge webhook. Lock-free maps (dashmap); no lock
 //! is held across an await.
 
-use crate::call::Decision;
+use crate::call::Outcome;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -15,6 +15,8 @@ const KEEP: Duration = Duration::from_secs(15 * 60);
 /// What the voice webhook learned about a call.
 #[derive(Debug, Clone)]
 pub struct Announced {
+    /// "consent" or "privacy".
+    pub flow: String,
     /// The called number (the line).
     pub line: String,
     /// Keyed hash of the caller's number.
@@ -27,12 +29,14 @@ pub struct Announced {
 
 impl Announced {
     pub fn new(
+        flow: String,
         line: String,
         caller: Option<String>,
         caller_clear: Option<String>,
         language: String,
     ) -> Self {
         Announced {
+            flow,
             line,
             caller,
             caller_clear,
@@ -74,7 +78,7 @@ pub struct Registry {
     announced: DashMap<String, Announced>,
     live: DashMap<String, Live>,
     streams: DashMap<String, String>,
-    decisions: DashMap<String, (Decision, Instant)>,
+    outcomes: DashMap<String, (Outcome, Instant)>,
     sockets: AtomicUsize,
     closing: AtomicBool,
 }
@@ -137,7 +141,7 @@ impl Registry {
             .get(call_sid)
             .map(|a| a.clone())
             .ok_or(Refusal::UnknownCall)?;
-        if self.decisions.contains_key(call_sid) {
+        if self.outcomes.contains_key(call_sid) {
             return Err(Refusal::AlreadyLive);
         }
         match self.streams.entry(stream_sid.to_string()) {
@@ -167,15 +171,15 @@ impl Registry {
         ))
     }
 
-    /// Record a call's final decision for the bridge webhook.
-    pub fn set_decision(&self, call_sid: &str, decision: Decision) {
-        self.decisions
-            .insert(call_sid.to_string(), (decision, Instant::now()));
+    /// Record how a finished call leaves the IVR, for the bridge webhook.
+    pub fn set_outcome(&self, call_sid: &str, outcome: Outcome) {
+        self.outcomes
+            .insert(call_sid.to_string(), (outcome, Instant::now()));
     }
 
-    /// The decision of a finished call, if this server saw it finish.
-    pub fn decision(&self, call_sid: &str) -> Option<Decision> {
-        self.decisions.get(call_sid).map(|d| d.0)
+    /// The outcome of a finished call, if this server saw it finish.
+    pub fn outcome(&self, call_sid: &str) -> Option<Outcome> {
+        self.outcomes.get(call_sid).map(|d| d.0)
     }
 
     /// What the voice webhook said about a call.
@@ -211,7 +215,7 @@ impl Registry {
         let now = Instant::now();
         self.announced
             .retain(|_, a| now.duration_since(a.at) < KEEP);
-        self.decisions.retain(|_, d| now.duration_since(d.1) < KEEP);
+        self.outcomes.retain(|_, d| now.duration_since(d.1) < KEEP);
     }
 }
 
@@ -225,14 +229,14 @@ mod tests {
         assert_eq!(r.claim("CA1", "MZ1").err(), Some(Refusal::UnknownCall));
         r.announce(
             "CA1",
-            Announced::new("+1800".into(), None, None, "en".into()),
+            Announced::new("consent".into(), "+1800".into(), None, None, "en".into()),
         );
         let (claim, a) = r.claim("CA1", "MZ1").ok().unwrap();
         assert_eq!(a.line, "+1800");
         assert_eq!(r.claim("CA1", "MZ2").err(), Some(Refusal::AlreadyLive));
         r.announce(
             "CA2",
-            Announced::new("+1800".into(), None, None, "en".into()),
+            Announced::new("consent".into(), "+1800".into(), None, None, "en".into()),
         );
         assert_eq!(
             r.claim("CA2", "MZ1").err(),
@@ -241,7 +245,13 @@ mod tests {
         );
         drop(claim);
         assert_eq!(r.live_count(), 0);
-        r.set_decision("CA1", Decision::Record);
+        r.set_outcome(
+            "CA1",
+            Outcome {
+                bridge: true,
+                record: true,
+            },
+        );
         assert_eq!(
             r.claim("CA1", "MZ3").err(),
             Some(Refusal::AlreadyLive),

@@ -4,7 +4,7 @@
 //! `X-Twilio-Signature` (HMAC-SHA1 over the public URL and the sorted form parameters).
 
 use super::AppState;
-use crate::call::Decision;
+use crate::call::Outcome;
 use crate::consent::{Entry, Fields, Kind};
 use crate::protocol::twilio;
 use crate::server::registry::Announced;
@@ -131,10 +131,17 @@ pub async fn voice(
     let call_sid = call_sid.as_str();
     let called = form.get("To").unwrap_or("").to_string();
     let line = state.config.line(&called);
+    let flow = line.flow.clone().unwrap_or_else(|| "consent".into());
     let language = line
         .language
         .clone()
-        .filter(|l| state.consent_prompts.contains_key(l))
+        .filter(|l| {
+            if flow == "privacy" {
+                state.privacy_prompts.contains_key(l)
+            } else {
+                state.consent_prompts.contains_key(l)
+            }
+        })
         .unwrap_or_else(|| "en".to_string());
     let caller_clear = form
         .get("From")
@@ -171,7 +178,13 @@ pub async fn voice(
     }
     state.registry.announce(
         call_sid,
-        Announced::new(called.clone(), caller, caller_clear, language.clone()),
+        Announced::new(
+            flow.clone(),
+            called.clone(),
+            caller,
+            caller_clear,
+            language.clone(),
+        ),
     );
     let base = state.base_url(&headers);
     let action = format!("{base}/twilio/after");
@@ -213,12 +226,14 @@ pub async fn after(
     let span = tracing::info_span!("call", call_sid);
     let _enter = span.enter();
     let announced = state.registry.announced(call_sid);
-    let decision = match state.registry.decision(call_sid) {
-        Some(d) => Some(d),
-        // Not decided on this server (restarted since?): trust only a durable record.
+    let outcome = match state.registry.outcome(call_sid) {
+        Some(o) => Some(o),
+        // Not finished on this server (restarted since?): trust only a durable record.
         None => match state.store.decision_for(call_sid) {
-            Ok(Some(d)) if d == "record" => Some(Decision::Record),
-            Ok(Some(_)) => Some(Decision::NoRecord),
+            Ok(Some(d)) => Some(Outcome {
+                bridge: true,
+                record: d == "record",
+            }),
             Ok(None) => None,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the consent log; answering without recording");
@@ -226,7 +241,7 @@ pub async fn after(
             }
         },
     };
-    if decision.is_none() {
+    if outcome.is_none() {
         tracing::warn!("bridge requested for a call with no decision on file; not recording");
     }
     let called = announced
@@ -238,8 +253,15 @@ pub async fn after(
         .as_ref()
         .map(|a| a.language.clone())
         .unwrap_or_else(|| "en".into());
-    let line = state.config.line(&called);
-    let mut record = decision == Some(Decision::Record);
+    let mut line = state.config.line(&called);
+    let outcome = outcome.unwrap_or(Outcome {
+        bridge: true,
+        record: false,
+    });
+    if !outcome.bridge {
+        line.forward_to = None;
+    }
+    let mut record = outcome.record;
 
     let answer = |record: bool| match &line.forward_to {
         Some(number) => {

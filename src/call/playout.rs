@@ -1,0 +1,169 @@
+//! Pieces every IVR flow shares: the provider's playout queue as seen through marks, the
+//! de-duplication of key presses reported twice, and the timer table.
+
+use super::{KeySource, Millis, Timer};
+use crate::media::dtmf::Key;
+use crate::prompt::Prompt;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+struct Queued {
+    mark: u64,
+    prompt: Arc<Prompt>,
+    /// Whether its start and end go in the log (a read-back of a phone number must not).
+    logged: bool,
+}
+
+/// What a returning mark means.
+#[derive(Debug, Default)]
+pub struct MarkOutcome {
+    /// Prompts that finished playing uncleared (only the logged ones).
+    pub played: Vec<Arc<Prompt>>,
+    /// Nothing is playing any more, and this mark was not an echo of cleared audio.
+    pub idle: bool,
+}
+
+/// The prompts sent to the provider whose marks have not come back, oldest first.
+///
+/// A prompt counts as played only when its mark returns and no `clear` preceded it: Twilio
+/// echoes the marks of cleared audio too, so marks up to the last clear are remembered as
+/// "interrupted".
+#[derive(Debug)]
+pub struct Playout {
+    playing: VecDeque<Queued>,
+    next_mark: u64,
+    cleared_through: u64,
+}
+
+impl Default for Playout {
+    fn default() -> Self {
+        Playout {
+            playing: VecDeque::new(),
+            next_mark: 1,
+            cleared_through: 0,
+        }
+    }
+}
+
+impl Playout {
+    /// Queue a prompt; returns its mark id and when, at the earliest, it will have played.
+    pub fn enqueue(&mut self, now: Millis, prompt: Arc<Prompt>, logged: bool) -> (u64, Millis) {
+        let mark = self.next_mark;
+        self.next_mark += 1;
+        let ends = now + self.queued_ms() + prompt.duration_ms();
+        self.playing.push_back(Queued {
+            mark,
+            prompt,
+            logged,
+        });
+        (mark, ends)
+    }
+
+    /// Playing time of everything queued.
+    pub fn queued_ms(&self) -> Millis {
+        self.playing.iter().map(|q| q.prompt.duration_ms()).sum()
+    }
+
+    /// Mark `id` came back (marks return in order; older ones are implied).
+    pub fn on_mark(&mut self, id: u64) -> MarkOutcome {
+        let mut outcome = MarkOutcome::default();
+        while self.playing.front().is_some_and(|q| q.mark <= id) {
+            if let Some(q) = self.playing.pop_front() {
+                if id > self.cleared_through && q.logged {
+                    outcome.played.push(q.prompt);
+                }
+            }
+        }
+        outcome.idle = self.playing.is_empty() && id > self.cleared_through;
+        outcome
+    }
+
+    /// Barge-in: everything queued is dropped. Returns the logged prompts interrupted; `None`
+    /// if nothing was playing (no `clear` needed).
+    pub fn clear(&mut self) -> Option<Vec<Arc<Prompt>>> {
+        if self.playing.is_empty() {
+            return None;
+        }
+        self.cleared_through = self.next_mark - 1;
+        Some(
+            std::mem::take(&mut self.playing)
+                .into_iter()
+                .filter(|q| q.logged)
+                .map(|q| q.prompt)
+                .collect(),
+        )
+    }
+
+    /// Forget everything queued without a `clear` (the provider stopped answering).
+    pub fn abandon(&mut self) {
+        self.playing.clear();
+    }
+}
+
+/// One key press can arrive twice: from the in-band receiver and as a provider event.
+#[derive(Debug)]
+pub struct KeyFilter {
+    last: Option<(Key, KeySource, Millis)>,
+    window_ms: Millis,
+}
+
+impl KeyFilter {
+    pub fn new(window_ms: Millis) -> Self {
+        KeyFilter {
+            last: None,
+            window_ms,
+        }
+    }
+
+    /// Whether this report is a new press (false: the other source already reported it).
+    pub fn is_new(&mut self, now: Millis, digit: Key, source: KeySource) -> bool {
+        if let Some((last, last_source, at)) = self.last {
+            if last == digit && last_source != source && now.saturating_sub(at) <= self.window_ms {
+                self.last = None;
+                return false;
+            }
+        }
+        self.last = Some((digit, source, now));
+        true
+    }
+}
+
+/// The armed timers, a fixed table.
+#[derive(Debug, Default)]
+pub struct Timers {
+    at: [Option<Millis>; Timer::ALL.len()],
+}
+
+impl Timers {
+    pub fn arm(&mut self, timer: Timer, at: Millis) {
+        self.at[timer.index()] = Some(at);
+    }
+
+    pub fn cancel(&mut self, timer: Timer) {
+        self.at[timer.index()] = None;
+    }
+
+    pub fn cancel_all(&mut self) {
+        self.at = Default::default();
+    }
+
+    /// The earliest armed timer.
+    pub fn next(&self) -> Option<(Timer, Millis)> {
+        Timer::ALL
+            .iter()
+            .filter_map(|&t| self.at[t.index()].map(|at| (t, at)))
+            .min_by_key(|&(_, at)| at)
+    }
+
+    /// Disarm `timer` if it is due at `now`; false for a stale or cancelled timer.
+    pub fn fire(&mut self, timer: Timer, now: Millis) -> bool {
+        match self.at[timer.index()] {
+            Some(at) if at <= now => {
+                self.at[timer.index()] = None;
+                true
+            }
+            _ => false,
+        }
+    }
+}
