@@ -42,6 +42,9 @@ pub struct CallArgs {
     /// Save what the caller heard as an 8 kHz WAV.
     #[arg(long)]
     pub save_audio: Option<PathBuf>,
+    /// Print every mark echoed, not just a count between events.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 pub fn run(args: &CallArgs) -> Result<()> {
@@ -67,14 +70,29 @@ pub fn run(args: &CallArgs) -> Result<()> {
         .build()?;
     let report = runtime.block_on(place_call(&plan))?;
     println!("call {} (stream {})", report.call_sid, report.stream_sid);
+    // Marks come back once per prompt (and per digit of a read-back): summarise runs of them.
+    let mut marks = 0;
+    let mut last_mark = 0.0;
     for (t, what) in &report.timeline {
+        if what.contains("mark") && !args.verbose {
+            marks += 1;
+            last_mark = *t;
+            continue;
+        }
+        if marks > 0 {
+            println!("{last_mark:7.2} s  {marks} prompt(s) played out (marks echoed)");
+            marks = 0;
+        }
         println!("{t:7.2} s  {what}");
+    }
+    if marks > 0 {
+        println!("{last_mark:7.2} s  {marks} prompt(s) played out (marks echoed)");
     }
     for latency in &report.key_to_clear {
         println!("key to clear: {:.0} ms", latency * 1000.0);
     }
     if let Some(latency) = report.key_to_close {
-        println!("key to stream close (decision durable, confirmation played): {latency:.2} s");
+        println!("last key to stream close: {latency:.2} s");
     }
     match (&report.after_status, &report.after_twiml) {
         (Some(status), Some(twiml)) => {

@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Bridge destination of the default line [env CONSENTLINE_FORWARD_TO].
     #[arg(long)]
     pub forward_to: Option<String>,
+    /// A called number that runs the privacy-request line (repeatable) [config: a line with
+    /// flow = "privacy"].
+    #[arg(long = "privacy-line", value_name = "NUMBER")]
+    pub privacy_lines: Vec<String>,
     /// Public base URL Twilio reaches this server at, e.g. https://consent.example.com
     /// [env CONSENTLINE_PUBLIC_URL; default: from each request's Host and X-Forwarded-Proto].
     #[arg(long)]
@@ -43,6 +47,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         prompts: args.prompts.clone(),
         forward_to: args.forward_to.clone(),
         public_url: args.public_url.clone(),
+        privacy_lines: args.privacy_lines.clone(),
     };
     let config = Config::resolve(
         args.config.as_deref(),

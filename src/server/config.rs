@@ -82,6 +82,8 @@ pub struct Overrides {
     pub prompts: Option<PathBuf>,
     pub forward_to: Option<String>,
     pub public_url: Option<String>,
+    /// Numbers that run the privacy flow (added to, or overriding, the file's lines).
+    pub privacy_lines: Vec<String>,
 }
 
 impl Config {
@@ -174,6 +176,9 @@ impl Config {
         }
         if let Some(v) = &cli.public_url {
             config.public_url = Some(v.clone());
+        }
+        for number in &cli.privacy_lines {
+            config.lines.entry(number.clone()).or_default().flow = Some("privacy".into());
         }
         if let Some(l) = listen {
             config.listen = l
