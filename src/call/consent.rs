@@ -1,10 +1,9 @@
 //! The recording-consent flow. See the [module docs](super) for the state diagram.
 
-use super::playout::{KeyFilter, Playout, Timers};
+use super::playout::{KeyFilter, Stage};
 use super::{Decision, Input, KeySource, Millis, Outcome, Output, Step, Timer};
 use crate::media::dtmf::Key;
 use crate::prompt::Prompt;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The prompts one call uses, in its language.
@@ -102,8 +101,7 @@ pub struct ConsentCall {
     phase: Phase,
     /// Which asking this is (1 = the first).
     attempt: u32,
-    playout: Playout,
-    timers: Timers,
+    stage: Stage,
     keys: KeyFilter,
     /// The decision once durable (or `NoRecord` once anything went wrong).
     decision: Option<Decision>,
@@ -111,7 +109,6 @@ pub struct ConsentCall {
     unanswered: bool,
     /// Don't ask at all (the caller is on the do-not-contact list), for this reason.
     not_asking: Option<&'static str>,
-    outputs: VecDeque<Output>,
 }
 
 impl ConsentCall {
@@ -121,13 +118,11 @@ impl ConsentCall {
             prompts,
             phase: Phase::NotStarted,
             attempt: 1,
-            playout: Playout::default(),
-            timers: Timers::default(),
+            stage: Stage::new(settings.playback_slack_ms),
             keys: KeyFilter::new(settings.duplicate_window_ms),
             decision: None,
             unanswered: false,
             not_asking: None,
-            outputs: VecDeque::new(),
         }
     }
 
@@ -151,12 +146,12 @@ impl ConsentCall {
 
     /// The next output to carry out, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        self.stage.poll()
     }
 
     /// The earliest armed timer and when it fires.
     pub fn next_timeout(&self) -> Option<(Timer, Millis)> {
-        self.timers.next()
+        self.stage.timers.next()
     }
 
     /// How the call leaves the IVR: bridged, recorded only with durable consent.
@@ -211,8 +206,8 @@ impl ConsentCall {
         if !listening {
             return;
         }
-        self.barge_in();
-        self.timers.cancel(Timer::NoInput);
+        self.stage.barge_in();
+        self.stage.timers.cancel(Timer::NoInput);
         if digit == self.settings.consent_key {
             self.decide(now, Decision::Record, "caller pressed the consent key");
         } else if digit == self.settings.decline_key {
@@ -224,18 +219,14 @@ impl ConsentCall {
     }
 
     fn on_mark(&mut self, now: Millis, id: u64) {
-        let outcome = self.playout.on_mark(id);
-        for prompt in outcome.played {
-            self.emit(Output::Record(Step::PromptPlayed { prompt }));
-        }
-        if !outcome.idle {
+        if !self.stage.on_mark(id) {
             return;
         }
-        self.timers.cancel(Timer::PlaybackGuard);
         match self.phase {
             Phase::Prompting => {
                 self.phase = Phase::Listening;
-                self.timers
+                self.stage
+                    .timers
                     .arm(Timer::NoInput, now + self.settings.no_input_ms);
             }
             Phase::Confirming => self.close("consent decided"),
@@ -244,7 +235,7 @@ impl ConsentCall {
     }
 
     fn on_timeout(&mut self, now: Millis, timer: Timer) {
-        if !self.timers.fire(timer, now) {
+        if !self.stage.timers.fire(timer, now) {
             return; // stale or cancelled
         }
         match timer {
@@ -254,7 +245,7 @@ impl ConsentCall {
             }
             Timer::PlaybackGuard => {
                 // The provider stopped echoing marks: we can't prove what was heard.
-                self.playout.abandon();
+                self.stage.playout.abandon();
                 if self.decision.is_none() {
                     self.decision = Some(Decision::NoRecord);
                     self.emit(Output::Record(Step::Decision {
@@ -277,7 +268,7 @@ impl ConsentCall {
         let Phase::Deciding(chosen) = self.phase else {
             return;
         };
-        self.timers.cancel(Timer::DecisionGuard);
+        self.stage.timers.cancel(Timer::DecisionGuard);
         let decision = if durable { chosen } else { Decision::NoRecord };
         if !durable && chosen == Decision::Record {
             self.emit(Output::Record(Step::Decision {
@@ -314,32 +305,14 @@ impl ConsentCall {
     fn decide(&mut self, now: Millis, decision: Decision, reason: &'static str) {
         self.phase = Phase::Deciding(decision);
         self.emit(Output::RecordDecision(Step::Decision { decision, reason }));
-        self.timers.arm(
+        self.stage.timers.arm(
             Timer::DecisionGuard,
             now + self.settings.decision_timeout_ms,
         );
     }
 
     fn play(&mut self, now: Millis, prompt: Arc<Prompt>) {
-        self.emit(Output::Record(Step::PromptStarted {
-            prompt: prompt.clone(),
-            attempt: self.attempt,
-        }));
-        let (mark, ends) = self.playout.enqueue(now, prompt.clone(), true);
-        self.timers
-            .arm(Timer::PlaybackGuard, ends + self.settings.playback_slack_ms);
-        self.emit(Output::Play { prompt, mark });
-    }
-
-    /// A key arrived while prompts may be playing: stop them now.
-    fn barge_in(&mut self) {
-        if let Some(interrupted) = self.playout.clear() {
-            self.emit(Output::Clear);
-            for prompt in interrupted {
-                self.emit(Output::Record(Step::PromptInterrupted { prompt }));
-            }
-            self.timers.cancel(Timer::PlaybackGuard);
-        }
+        self.stage.play(now, prompt, self.attempt);
     }
 
     fn close(&mut self, reason: &'static str) {
@@ -356,11 +329,11 @@ impl ConsentCall {
             self.decision = Some(Decision::NoRecord);
         }
         self.phase = Phase::Finished;
-        self.timers.cancel_all();
+        self.stage.timers.cancel_all();
         self.emit(Output::Record(Step::CallEnded { reason }));
     }
 
     fn emit(&mut self, output: Output) {
-        self.outputs.push_back(output);
+        self.stage.emit(output);
     }
 }

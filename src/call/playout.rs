@@ -1,7 +1,7 @@
 //! Pieces every IVR flow shares: the provider's playout queue as seen through marks, the
 //! de-duplication of key presses reported twice, and the timer table.
 
-use super::{KeySource, Millis, Timer};
+use super::{KeySource, Millis, Output, Step, Timer};
 use crate::media::dtmf::Key;
 use crate::prompt::Prompt;
 use std::collections::VecDeque;
@@ -165,5 +165,79 @@ impl Timers {
             }
             _ => false,
         }
+    }
+}
+
+/// What both flows do with prompts: queue them at the provider with marks, keep the playback
+/// guard armed past their end, log them, and clear them on barge-in. The flows own one each.
+#[derive(Debug)]
+pub struct Stage {
+    pub playout: Playout,
+    pub timers: Timers,
+    outputs: VecDeque<Output>,
+    slack_ms: Millis,
+}
+
+impl Stage {
+    /// `slack_ms`: how long past a prompt's end its mark may take before playback is stalled.
+    pub fn new(slack_ms: Millis) -> Self {
+        Stage {
+            playout: Playout::default(),
+            timers: Timers::default(),
+            outputs: VecDeque::new(),
+            slack_ms,
+        }
+    }
+
+    pub fn emit(&mut self, output: Output) {
+        self.outputs.push_back(output);
+    }
+
+    pub fn poll(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// Play a prompt and log it (`attempt`: which asking of the question this is).
+    pub fn play(&mut self, now: Millis, prompt: Arc<Prompt>, attempt: u32) {
+        self.emit(Output::Record(Step::PromptStarted {
+            prompt: prompt.clone(),
+            attempt,
+        }));
+        self.enqueue(now, prompt, true);
+    }
+
+    /// Play without logging the prompt's id (a digit of a phone number).
+    pub fn play_quietly(&mut self, now: Millis, prompt: Arc<Prompt>) {
+        self.enqueue(now, prompt, false);
+    }
+
+    fn enqueue(&mut self, now: Millis, prompt: Arc<Prompt>, logged: bool) {
+        let (mark, ends) = self.playout.enqueue(now, prompt.clone(), logged);
+        self.timers.arm(Timer::PlaybackGuard, ends + self.slack_ms);
+        self.emit(Output::Play { prompt, mark });
+    }
+
+    /// A key arrived while prompts may be playing: stop them now.
+    pub fn barge_in(&mut self) {
+        if let Some(interrupted) = self.playout.clear() {
+            self.emit(Output::Clear);
+            for prompt in interrupted {
+                self.emit(Output::Record(Step::PromptInterrupted { prompt }));
+            }
+            self.timers.cancel(Timer::PlaybackGuard);
+        }
+    }
+
+    /// A mark came back: log what played; true if nothing is playing any more (the
+    /// playback guard is then disarmed).
+    pub fn on_mark(&mut self, id: u64) -> bool {
+        let outcome = self.playout.on_mark(id);
+        for prompt in outcome.played {
+            self.emit(Output::Record(Step::PromptPlayed { prompt }));
+        }
+        if outcome.idle {
+            self.timers.cancel(Timer::PlaybackGuard);
+        }
+        outcome.idle
     }
 }

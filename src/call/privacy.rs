@@ -19,12 +19,11 @@
 //! personal data: their digits are neither logged as keys nor as prompts; only the fact of a
 //! read-back or an entry and its length go in the log.
 
-use super::playout::{KeyFilter, Playout, Timers};
+use super::playout::{KeyFilter, Stage};
 use super::{Filed, Input, KeySource, Millis, Outcome, Output, Step, Timer};
 use crate::media::dtmf::Key;
 use crate::privacy::RequestType;
 use crate::prompt::{Catalog, Prompt};
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The request a key on the menu chooses.
@@ -200,10 +199,8 @@ pub struct PrivacyCall {
     filed: bool,
     transfer: bool,
     closing_reason: &'static str,
-    playout: Playout,
-    timers: Timers,
+    stage: Stage,
     keys: KeyFilter,
-    outputs: VecDeque<Output>,
 }
 
 impl PrivacyCall {
@@ -231,19 +228,17 @@ impl PrivacyCall {
             filed: false,
             transfer: false,
             closing_reason: "privacy call complete",
-            playout: Playout::default(),
-            timers: Timers::default(),
+            stage: Stage::new(settings.playback_slack_ms),
             keys: KeyFilter::new(settings.duplicate_window_ms),
-            outputs: VecDeque::new(),
         }
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        self.stage.poll()
     }
 
     pub fn next_timeout(&self) -> Option<(Timer, Millis)> {
-        self.timers.next()
+        self.stage.timers.next()
     }
 
     pub fn is_finished(&self) -> bool {
@@ -323,8 +318,8 @@ impl PrivacyCall {
         if !accepted {
             return;
         }
-        self.barge_in();
-        self.timers.cancel(Timer::NoInput);
+        self.stage.barge_in();
+        self.stage.timers.cancel(Timer::NoInput);
         self.listening = false;
         match self.phase {
             Phase::Menu => self.on_menu_key(now, digit),
@@ -420,7 +415,8 @@ impl PrivacyCall {
                     self.entered.push(c);
                 }
                 self.listening = true;
-                self.timers
+                self.stage
+                    .timers
                     .arm(Timer::NoInput, now + self.settings.digit_timeout_ms);
             }
         }
@@ -482,7 +478,8 @@ impl PrivacyCall {
     fn file(&mut self, now: Millis) {
         self.phase = Phase::Filing;
         self.emit(Output::FileRequest(self.draft.clone()));
-        self.timers
+        self.stage
+            .timers
             .arm(Timer::DecisionGuard, now + self.settings.file_timeout_ms);
     }
 
@@ -490,7 +487,7 @@ impl PrivacyCall {
         if self.phase != Phase::Filing {
             return;
         }
-        self.timers.cancel(Timer::DecisionGuard);
+        self.stage.timers.cancel(Timer::DecisionGuard);
         self.filed = true;
         let p = &self.prompts;
         let received = p.sentence("privacy.received");
@@ -529,21 +526,16 @@ impl PrivacyCall {
         if self.phase != Phase::Filing {
             return;
         }
-        self.timers.cancel(Timer::DecisionGuard);
+        self.stage.timers.cancel(Timer::DecisionGuard);
         self.closing_reason = "request could not be filed";
         let failed = self.prompts.sentence("privacy.failed");
         self.close_after(now, &[failed]);
     }
 
     fn on_mark(&mut self, now: Millis, id: u64) {
-        let outcome = self.playout.on_mark(id);
-        for prompt in outcome.played {
-            self.emit(Output::Record(Step::PromptPlayed { prompt }));
-        }
-        if !outcome.idle {
+        if !self.stage.on_mark(id) {
             return;
         }
-        self.timers.cancel(Timer::PlaybackGuard);
         match self.phase {
             Phase::Closing => self.close(),
             Phase::Filing | Phase::NotStarted | Phase::Finished => {}
@@ -555,13 +547,13 @@ impl PrivacyCall {
                 } else {
                     self.settings.no_input_ms
                 };
-                self.timers.arm(Timer::NoInput, now + wait);
+                self.stage.timers.arm(Timer::NoInput, now + wait);
             }
         }
     }
 
     fn on_timeout(&mut self, now: Millis, timer: Timer) {
-        if !self.timers.fire(timer, now) {
+        if !self.stage.timers.fire(timer, now) {
             return;
         }
         match timer {
@@ -578,7 +570,7 @@ impl PrivacyCall {
                 }
             }
             Timer::PlaybackGuard => {
-                self.playout.abandon();
+                self.stage.playout.abandon();
                 if self.draft.request_type.is_some() && !self.filed {
                     self.emit(Output::Abandoned(self.draft.clone()));
                 }
@@ -684,33 +676,11 @@ impl PrivacyCall {
     }
 
     fn play(&mut self, now: Millis, prompt: Arc<Prompt>) {
-        self.emit(Output::Record(Step::PromptStarted {
-            prompt: prompt.clone(),
-            attempt: self.attempt,
-        }));
-        self.enqueue(now, prompt, true);
+        self.stage.play(now, prompt, self.attempt);
     }
 
-    /// Play without logging the prompt's id (a digit of a phone number).
     fn play_quietly(&mut self, now: Millis, prompt: Arc<Prompt>) {
-        self.enqueue(now, prompt, false);
-    }
-
-    fn enqueue(&mut self, now: Millis, prompt: Arc<Prompt>, logged: bool) {
-        let (mark, ends) = self.playout.enqueue(now, prompt.clone(), logged);
-        self.timers
-            .arm(Timer::PlaybackGuard, ends + self.settings.playback_slack_ms);
-        self.emit(Output::Play { prompt, mark });
-    }
-
-    fn barge_in(&mut self) {
-        if let Some(interrupted) = self.playout.clear() {
-            self.emit(Output::Clear);
-            for prompt in interrupted {
-                self.emit(Output::Record(Step::PromptInterrupted { prompt }));
-            }
-            self.timers.cancel(Timer::PlaybackGuard);
-        }
+        self.stage.play_quietly(now, prompt);
     }
 
     fn close(&mut self) {
@@ -725,12 +695,12 @@ impl PrivacyCall {
             return;
         }
         self.phase = Phase::Finished;
-        self.timers.cancel_all();
+        self.stage.timers.cancel_all();
         self.emit(Output::Record(Step::CallEnded { reason }));
     }
 
     fn emit(&mut self, output: Output) {
-        self.outputs.push_back(output);
+        self.stage.emit(output);
     }
 }
 

@@ -2,6 +2,7 @@
 //! log read-only and needs only `consent.db` (not the installation key), so an auditor can run
 //! it on a copy.
 
+use super::csv_cell;
 use anyhow::{anyhow, bail, Context, Result};
 use consentline::consent::{self, Fields, Record};
 use consentline::store::{Filter, Store};
@@ -226,19 +227,6 @@ fn export(args: &ExportArgs) -> Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-/// One CSV cell (RFC 4180): quoted when it holds a comma, a quote, a line break or leading or
-/// trailing space, with quotes doubled. An absent value is an empty cell.
-fn csv_cell(v: &str) -> std::borrow::Cow<'_, str> {
-    let needs = v.contains([',', '"', '\n', '\r'])
-        || v.starts_with(char::is_whitespace)
-        || v.ends_with(char::is_whitespace);
-    if needs {
-        format!("\"{}\"", v.replace('"', "\"\"")).into()
-    } else {
-        v.into()
-    }
 }
 
 fn write_csv_row<'a>(

@@ -1,6 +1,7 @@
 //! `consentline requests`: the staff side of the privacy-request line. Reads open the log
 //! read-only; every change is a chained record written through `store::requests`.
 
+use super::csv_cell;
 use anyhow::{anyhow, bail, Context, Result};
 use consentline::consent::Record;
 use consentline::privacy::{deadline, ConfirmationNumber, Status};
@@ -477,17 +478,6 @@ pub(crate) fn write_table(
         }
     }
     Ok(())
-}
-
-fn csv_cell(v: &str) -> std::borrow::Cow<'_, str> {
-    let needs = v.contains([',', '"', '\n', '\r'])
-        || v.starts_with(char::is_whitespace)
-        || v.ends_with(char::is_whitespace);
-    if needs {
-        format!("\"{}\"", v.replace('"', "\"\"")).into()
-    } else {
-        v.into()
-    }
 }
 
 fn verify(data: &Path) -> Result<()> {
