@@ -314,3 +314,25 @@ fn phone_number_digits_never_reach_the_log() {
         .story()
         .contains(&"read back callback number (10)".to_string()));
 }
+
+#[test]
+fn a_spanish_line_files_every_request_type_in_spanish() {
+    for keys in ["111", "211", "31", "411", "51"] {
+        let call = PrivacyCall::new(
+            PrivacySettings::default(),
+            prompts("es"),
+            None,
+            Some("+14155550100"),
+        );
+        let s = presses(Sim::around(call, DURABLE), keys, 5_000, 12_000).run();
+        let f = filed(&s);
+        assert_eq!(f.len(), 1, "{keys}: {:?}", s.story());
+        assert_eq!(f[0].language, "es");
+        // No "para español" on a Spanish line, and every prompt was Spanish.
+        assert!(!played(&s).iter().any(|x| x == "privacy.espanol"));
+        assert!(s.steps().iter().all(|st| match st {
+            Step::PromptStarted { prompt, .. } => prompt.language == "es",
+            _ => true,
+        }));
+    }
+}
