@@ -484,6 +484,19 @@ async fn webhook_input_errors_and_the_safe_default() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
+    let metrics = client
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("# TYPE consentline_live_calls gauge"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("consentline_store_commit_seconds_count"));
     // A recording reference lands in the log.
     let r = post(
         "/twilio/recording-status",

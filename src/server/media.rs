@@ -12,6 +12,7 @@ use crate::consent::{Entry, Fields, Kind};
 use crate::media::dtmf::{Event, Key, Receiver};
 use crate::media::g711;
 use crate::protocol::twilio::{self, Inbound};
+use crate::server::metrics;
 use crate::server::registry::{Announced, Claim, Slot};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -58,11 +59,13 @@ pub async fn upgrade(
             .unwrap_or("");
         if !twilio::validate_signature(token, &url, &[], signature) {
             tracing::warn!("rejected media stream: bad X-Twilio-Signature");
+            metrics::inc(&state.metrics.refused_signature);
             return (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature\n").into_response();
         }
     }
     let Some(slot) = state.registry.open_socket(state.config.max_calls) else {
         tracing::warn!("refused media stream: at capacity or shutting down");
+        metrics::inc(&state.metrics.refused_capacity);
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "no capacity for another call\n",
@@ -137,6 +140,7 @@ impl Session {
             Ok(c) => c,
             Err(refusal) => {
                 tracing::warn!(reason = refusal.reason(), "refused media stream");
+                metrics::inc(&state.metrics.refused_stream);
                 close(&mut socket, Ending::new(CLOSE_POLICY, refusal.reason())).await;
                 return;
             }
@@ -150,6 +154,11 @@ impl Session {
             return;
         };
         tracing::info!(flow = %announced.flow, "media stream started");
+        metrics::inc(if announced.flow == "privacy" {
+            &state.metrics.privacy_calls
+        } else {
+            &state.metrics.consent_calls
+        });
         let (decision_tx, decision_rx) = mpsc::channel(4);
         let mut session = Session {
             engine,
@@ -168,6 +177,12 @@ impl Session {
         };
         let ending = session.drive(decision_rx).await;
         let outcome = session.engine.outcome();
+        let m = &session.state.metrics;
+        metrics::inc(match (outcome.bridge, outcome.record) {
+            (_, true) => &m.outcome_record,
+            (true, false) => &m.outcome_no_record,
+            (false, false) => &m.outcome_no_bridge,
+        });
         tracing::info!(reason = %ending.reason, record = outcome.record, bridge = outcome.bridge, "media stream ended");
         session
             .state
@@ -254,6 +269,10 @@ impl Session {
                         }
                     };
                     if let Some(sent) = self.decision_sent.take() {
+                        self.state.metrics.observe_commit(sent.elapsed().as_secs_f64());
+                        if !durable {
+                            metrics::inc(&self.state.metrics.errors_store);
+                        }
                         tracing::info!(
                             durable,
                             commit_ms = sent.elapsed().as_secs_f64() * 1000.0,
@@ -291,6 +310,7 @@ impl Session {
     ) -> Result<(), Ending> {
         let message = twilio::parse(text).map_err(|e| {
             tracing::warn!(error = %e, "bad message from provider");
+            metrics::inc(&self.state.metrics.errors_protocol);
             Ending::new(CLOSE_PROTOCOL, e.to_string())
         })?;
         match message {
@@ -304,8 +324,10 @@ impl Session {
                 })?;
                 g711::ulaw_decode_slice(&frame[..n], &mut pcm[..n]);
                 let engine = &mut self.engine;
+                let keys = &self.state.metrics.keys_inband;
                 self.receiver.push(&pcm[..n], |event| {
                     if let Event::Started { digit, .. } = event {
+                        metrics::inc(keys);
                         engine.handle(
                             now,
                             Input::Key {
@@ -317,6 +339,7 @@ impl Session {
                 });
             }
             Inbound::Dtmf(dtmf) => {
+                metrics::inc(&self.state.metrics.keys_event);
                 if let Some(digit) = Key::from_char(dtmf.digit) {
                     self.engine.handle(
                         now,
@@ -370,8 +393,18 @@ impl Session {
                     self.send().await?;
                 }
                 Output::Record(step) => {
+                    match step {
+                        Step::PromptPlayed { .. } => {
+                            metrics::inc(&self.state.metrics.prompts_played)
+                        }
+                        Step::PromptInterrupted { .. } => {
+                            metrics::inc(&self.state.metrics.prompts_interrupted)
+                        }
+                        _ => {}
+                    }
                     let entry = self.entry(&step);
                     if let Err(e) = self.state.log.submit(entry, None) {
+                        metrics::inc(&self.state.metrics.errors_store);
                         tracing::error!(error = %e, "consent log unavailable");
                     }
                 }

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod media;
+pub mod metrics;
 pub mod registry;
 pub mod requests;
 pub mod webhooks;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub privacy_prompts: HashMap<String, PrivacyPrompts>,
     /// Every prompt as base64 μ-law, one string per second of audio, made once.
     pub prepared: HashMap<(String, String), Arc<[String]>>,
+    pub metrics: metrics::Metrics,
 }
 
 impl AppState {
@@ -147,6 +149,7 @@ impl Server {
             consent_prompts,
             privacy_prompts,
             prepared,
+            metrics: metrics::Metrics::default(),
         });
         Ok(Server {
             state,
@@ -164,6 +167,7 @@ impl Server {
             .route("/twilio/recording-status", post(webhooks::recording_status))
             .route("/twilio/media", get(media::upgrade))
             .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics_text))
             .with_state(state)
     }
 
@@ -227,6 +231,18 @@ async fn healthz(
         "status": if state.registry.is_closing() { "draining" } else { "ok" },
         "live_calls": state.registry.live_count(),
     }))
+}
+
+async fn metrics_text(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.registry.live_count()),
+    )
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -44,7 +44,12 @@ pub async fn file(
         received: OffsetDateTime::now_utc(),
     };
     let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.file_request(request)).await {
+    let started = std::time::Instant::now();
+    let result = tokio::task::spawn_blocking(move || store.file_request(request)).await;
+    state
+        .metrics
+        .observe_commit(started.elapsed().as_secs_f64());
+    match result {
         Ok(Ok(filed)) => {
             tracing::info!(
                 request_type = request_type.as_str(),
