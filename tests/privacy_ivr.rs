@@ -336,3 +336,34 @@ fn a_spanish_line_files_every_request_type_in_spanish() {
         }));
     }
 }
+
+#[test]
+fn a_request_is_abandoned_at_most_once_and_never_after_filing() {
+    // Know, then three invalid answers to the caller-ID question, then a hang-up during the
+    // goodbye: one abandoned record.
+    let s = presses(sim(Some("+14155550100")), "1777", 7_000, 12_000)
+        .hangup_at(55_000)
+        .run();
+    assert_eq!(abandoned(&s).len(), 1, "{:?}", s.story());
+    // Hang-up while the request is being filed: filed, not abandoned.
+    let slow = StoreBehaviour::Durable { after_ms: 2_000 };
+    let s = Sim::around(call(Some("+14155550100")), slow);
+    let s = presses(s, "31", 7_000, 10_000).hangup_at(17_500).run();
+    assert_eq!(filed(&s).len(), 1, "{:?}", s.story());
+    assert!(abandoned(&s).is_empty(), "{:?}", s.story());
+}
+
+#[test]
+fn digits_typed_at_a_yes_no_question_are_not_logged() {
+    // At the caller-ID question the caller types a number instead of 1 or 2.
+    let s = presses(sim(Some("+14155550100")), "3456", 7_000, 700).run();
+    let logged: Vec<String> = s
+        .steps()
+        .into_iter()
+        .filter_map(|st| match st {
+            Step::Key { digit, .. } => Some(digit.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logged, ["3"], "{:?}", s.story());
+}

@@ -101,31 +101,90 @@ impl Playout {
     }
 }
 
-/// One key press can arrive twice: from the in-band receiver and as a provider event.
+/// One key press can arrive twice: from the in-band receiver and as a provider event, in
+/// either order and possibly after the caller's next key (events can lag the audio).
+/// Recent presses that the other source has not yet reported are kept, a few per source, and
+/// a report matching one of them (same digit, within the window) is the same press.
 #[derive(Debug)]
 pub struct KeyFilter {
-    last: Option<(Key, KeySource, Millis)>,
+    /// (digit, source, time) of presses not yet matched by the other source, oldest first.
+    pending: [Option<(Key, KeySource, Millis)>; 8],
     window_ms: Millis,
 }
 
 impl KeyFilter {
     pub fn new(window_ms: Millis) -> Self {
         KeyFilter {
-            last: None,
+            pending: [None; 8],
             window_ms,
         }
     }
 
     /// Whether this report is a new press (false: the other source already reported it).
     pub fn is_new(&mut self, now: Millis, digit: Key, source: KeySource) -> bool {
-        if let Some((last, last_source, at)) = self.last {
-            if last == digit && last_source != source && now.saturating_sub(at) <= self.window_ms {
-                self.last = None;
-                return false;
+        // Forget presses too old to be matched.
+        for slot in &mut self.pending {
+            if slot.is_some_and(|(_, _, at)| now.saturating_sub(at) > self.window_ms) {
+                *slot = None;
             }
         }
-        self.last = Some((digit, source, now));
+        // The oldest unmatched report of this digit from the other source is this press.
+        let matching = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.is_some_and(|(d, s, _)| d == digit && s != source))
+            .min_by_key(|(_, p)| p.map(|(_, _, at)| at))
+            .map(|(i, _)| i);
+        if let Some(i) = matching {
+            self.pending[i] = None;
+            return false;
+        }
+        // Remember it, replacing the oldest entry when full.
+        let slot = self
+            .pending
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or_else(|| {
+                self.pending
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, p)| p.map(|(_, _, at)| at))
+                    .map(|(i, _)| i)
+                    .unwrap_or(0)
+            });
+        self.pending[slot] = Some((digit, source, now));
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_events_after_the_next_key_still_pair_up() {
+        let mut f = KeyFilter::new(1000);
+        // Keying 1 2 3 fast: in-band reports come first, events trail by 120 ms.
+        let mut new = 0;
+        for (i, d) in [Key::D1, Key::D2, Key::D3].into_iter().enumerate() {
+            let t = i as u64 * 100;
+            new += usize::from(f.is_new(t, d, KeySource::Inband));
+        }
+        for (i, d) in [Key::D1, Key::D2, Key::D3].into_iter().enumerate() {
+            let t = i as u64 * 100 + 120;
+            new += usize::from(f.is_new(t, d, KeySource::Event));
+        }
+        assert_eq!(new, 3);
+        // Repeated digits from one source are separate presses; each pairs once.
+        let mut f = KeyFilter::new(1000);
+        assert!(f.is_new(0, Key::D5, KeySource::Inband));
+        assert!(f.is_new(100, Key::D5, KeySource::Inband));
+        assert!(!f.is_new(150, Key::D5, KeySource::Event));
+        assert!(!f.is_new(250, Key::D5, KeySource::Event));
+        assert!(f.is_new(300, Key::D5, KeySource::Event));
+        // Outside the window: a new press.
+        assert!(f.is_new(5000, Key::D5, KeySource::Inband));
     }
 }
 

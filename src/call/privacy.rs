@@ -196,7 +196,10 @@ pub struct PrivacyCall {
     listening: bool,
     draft: RequestDraft,
     entered: String,
+    /// The request went to the store (filed, or on its way): never abandon it after that.
     filed: bool,
+    /// An abandoned record has been emitted: at most one per call.
+    abandon_sent: bool,
     transfer: bool,
     closing_reason: &'static str,
     stage: Stage,
@@ -226,6 +229,7 @@ impl PrivacyCall {
             },
             entered: String::new(),
             filed: false,
+            abandon_sent: false,
             transfer: false,
             closing_reason: "privacy call complete",
             stage: Stage::new(settings.playback_slack_ms),
@@ -272,9 +276,7 @@ impl PrivacyCall {
             Input::FileFailed => self.on_file_failed(now),
             Input::DecisionLogged { .. } => {}
             Input::Hangup => {
-                if self.draft.request_type.is_some() && !self.filed {
-                    self.emit(Output::Abandoned(self.draft.clone()));
-                }
+                self.abandon();
                 self.finish("hangup");
             }
         }
@@ -306,8 +308,17 @@ impl PrivacyCall {
                 | Phase::ConfirmEntered
                 | Phase::Who
         );
-        if self.phase != Phase::EnterNumber {
-            // Digits of a phone number being keyed in are personal data: never logged.
+        // Keys are logged at the menu and as answers (1/2) to the yes/no questions. Anything
+        // else outside the menu may be a phone number typed at the wrong moment: personal
+        // data, never logged.
+        let loggable = match self.phase {
+            Phase::Menu => true,
+            Phase::ConfirmCallerId | Phase::ConfirmEntered | Phase::Who => {
+                matches!(digit, Key::D1 | Key::D2)
+            }
+            _ => false,
+        };
+        if loggable {
             self.emit(Output::Record(Step::Key {
                 digit,
                 source,
@@ -475,7 +486,18 @@ impl PrivacyCall {
         }
     }
 
+    /// Keep an abandoned record of a request the caller chose but that was never filed:
+    /// once, and never for one already sent to the store.
+    fn abandon(&mut self) {
+        if self.draft.request_type.is_some() && !self.filed && !self.abandon_sent {
+            self.abandon_sent = true;
+            self.emit(Output::Abandoned(self.draft.clone()));
+        }
+    }
+
     fn file(&mut self, now: Millis) {
+        // From here the store has the request; a hang-up doesn't make it abandoned.
+        self.filed = true;
         self.phase = Phase::Filing;
         self.emit(Output::FileRequest(self.draft.clone()));
         self.stage
@@ -488,7 +510,6 @@ impl PrivacyCall {
             return;
         }
         self.stage.timers.cancel(Timer::DecisionGuard);
-        self.filed = true;
         let p = &self.prompts;
         let received = p.sentence("privacy.received");
         let number = p.sentence("privacy.confirmation_number");
@@ -571,9 +592,7 @@ impl PrivacyCall {
             }
             Timer::PlaybackGuard => {
                 self.stage.playout.abandon();
-                if self.draft.request_type.is_some() && !self.filed {
-                    self.emit(Output::Abandoned(self.draft.clone()));
-                }
+                self.abandon();
                 self.closing_reason = "playback stalled";
                 self.close();
             }
@@ -589,9 +608,7 @@ impl PrivacyCall {
     /// Explain, then ask the current question again, or give up.
     fn retry(&mut self, now: Millis, explanation: Arc<Prompt>) {
         if self.attempt > self.settings.retries {
-            if self.draft.request_type.is_some() {
-                self.emit(Output::Abandoned(self.draft.clone()));
-            }
+            self.abandon();
             self.closing_reason = "no valid answer";
             let no_answer = self.prompts.sentence("privacy.no_answer");
             self.close_after(now, &[no_answer]);

@@ -29,6 +29,8 @@ pub const MAX_MESSAGE: usize = 64 * 1024;
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// A started stream that sends nothing for this long is dead.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest a send to the provider may block before the stream is given up.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most audio bytes one media message may carry (Twilio sends 160).
 const MAX_FRAME_BYTES: usize = 4096;
 
@@ -134,7 +136,11 @@ impl Session {
             }
         };
         let span = tracing::info_span!("call", call_sid = %started.call_sid);
-        let _guard = span.enter();
+        tracing::Instrument::instrument(Self::serve(socket, state, started), span).await;
+    }
+
+    /// The rest of a started stream's life, inside its call's tracing span.
+    async fn serve(mut socket: WebSocket, state: Arc<AppState>, started: Started) {
         let (claim, announced) = match state.registry.claim(&started.call_sid, &started.stream_sid)
         {
             Ok(c) => c,
@@ -145,7 +151,20 @@ impl Session {
                 return;
             }
         };
-        let Some(engine) = build_engine(&state, &announced) else {
+        // The one do-not-contact rule, read off the async workers.
+        let may_ask = match announced.caller_clear.clone() {
+            Some(number) if announced.flow != "privacy" => {
+                let store = state.store.clone();
+                let today = crate::privacy::deadline::receipt_date(time::OffsetDateTime::now_utc());
+                tokio::task::spawn_blocking(move || store.may_ask_opt_in(&number, today))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or(false)
+            }
+            _ => false,
+        };
+        let Some(engine) = build_engine(&state, &announced, may_ask) else {
             close(
                 &mut socket,
                 Ending::new(CLOSE_POLICY, "no prompts for the call's flow and language"),
@@ -203,6 +222,7 @@ impl Session {
         }
         let mut frame = [0u8; MAX_FRAME_BYTES];
         let mut pcm = [0i16; MAX_FRAME_BYTES];
+        let mut hang_up_now = self.state.hang_up_all.subscribe();
         loop {
             if self.engine.is_finished() {
                 let reason = self.closing.unwrap_or("call ended");
@@ -280,6 +300,14 @@ impl Session {
                         );
                     }
                     self.engine.handle(now, Input::DecisionLogged { durable });
+                }
+                _ = hang_up_now.changed() => {
+                    // The server's drain deadline passed: end the call as a hang-up, so its
+                    // records (call ended, abandoned request) are written before the log closes.
+                    let now = self.now_ms();
+                    self.engine.handle(now, Input::Hangup);
+                    self.flush().await.ok();
+                    return Ending::new(CLOSE_GOING_AWAY, "server shutting down");
                 }
                 _ = tokio::time::sleep_until(deadline.min(idle)) => {
                     let now = self.now_ms();
@@ -459,9 +487,18 @@ impl Session {
 
     async fn send(&mut self) -> Result<(), Ending> {
         let text = std::mem::take(&mut self.out);
-        let result = self.socket.send(Message::Text(text.into())).await;
+        let result =
+            tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Text(text.into()))).await;
         self.out = String::with_capacity(16 * 1024);
-        result.map_err(|_| Ending::new(CLOSE_GOING_AWAY, "connection lost while sending"))
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ending::new(
+                CLOSE_GOING_AWAY,
+                "connection lost while sending",
+            )),
+            // A peer that stops reading must not hold the call's task (and its timers).
+            Err(_) => Err(Ending::new(CLOSE_POLICY, "peer stopped reading")),
+        }
     }
 
     fn entry(&self, step: &Step) -> Entry {
@@ -539,7 +576,7 @@ enum StoreAnswer {
 }
 
 /// The engine for an announced call's flow, or `None` if its prompts are missing.
-fn build_engine(state: &AppState, announced: &Announced) -> Option<Box<dyn Flow>> {
+fn build_engine(state: &AppState, announced: &Announced, may_ask: bool) -> Option<Box<dyn Flow>> {
     if announced.flow == "privacy" {
         let prompts = state.privacy_prompts.get(&announced.language)?.clone();
         let spanish = state.privacy_prompts.get("es").cloned();
@@ -554,11 +591,6 @@ fn build_engine(state: &AppState, announced: &Announced) -> Option<Box<dyn Flow>
         let call = ConsentCall::new(state.settings, prompts);
         // The one do-not-contact rule: a caller who opted out within 12 months is never asked
         // to opt in to anything, recording included. If the list can't be read, don't ask.
-        let today = crate::privacy::deadline::receipt_date(time::OffsetDateTime::now_utc());
-        let may_ask = match announced.caller_clear.as_deref() {
-            Some(number) => state.store.may_ask_opt_in(number, today).unwrap_or(false),
-            None => false,
-        };
         Some(Box::new(if may_ask {
             call
         } else {

@@ -49,6 +49,8 @@ pub struct AppState {
     /// Every prompt as base64 μ-law, one string per second of audio, made once.
     pub prepared: HashMap<(String, String), Arc<[String]>>,
     pub metrics: metrics::Metrics,
+    /// Flipped at the drain deadline: live streams end as hang-ups.
+    pub hang_up_all: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -150,6 +152,7 @@ impl Server {
             privacy_prompts,
             prepared,
             metrics: metrics::Metrics::default(),
+            hang_up_all: tokio::sync::watch::Sender::new(false),
         });
         Ok(Server {
             state,
@@ -205,8 +208,15 @@ impl Server {
         if registry.socket_count() > 0 {
             tracing::warn!(
                 live = registry.socket_count(),
-                "drain deadline reached with calls still live"
+                "drain deadline reached with calls still live: hanging them up"
             );
+            state.hang_up_all.send_replace(true);
+            let grace = tokio::time::Instant::now() + Duration::from_secs(2);
+            while registry.socket_count() > 0 && tokio::time::Instant::now() < grace {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // Their last records (and any abandoned request) are on their way to the log.
+            tokio::time::sleep(Duration::from_millis(200)).await;
         } else {
             // The last streams just closed: Twilio is about to post their <Connect action>
             // webhooks. Keep answering a moment so those calls get bridged.

@@ -222,28 +222,30 @@ pub async fn after(
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
+    let span = tracing::info_span!("call", call_sid = %call_sid);
+    tracing::Instrument::instrument(bridge(state, headers, form, call_sid), span).await
+}
+
+/// The bridge answer for one call, inside its tracing span.
+async fn bridge(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    form: Form,
+    call_sid: String,
+) -> Response {
     let call_sid = call_sid.as_str();
-    let span = tracing::info_span!("call", call_sid);
-    let _enter = span.enter();
     let announced = state.registry.announced(call_sid);
-    let outcome = match state.registry.outcome(call_sid) {
-        Some(o) => Some(o),
-        // Not finished on this server (restarted since?): trust only a durable record.
-        None => match state.store.decision_for(call_sid) {
-            Ok(Some(d)) => Some(Outcome {
-                bridge: true,
-                record: d == "record",
-            }),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the consent log; answering without recording");
-                None
-            }
-        },
-    };
+    // Only a call this server saw through to the end, with its consent durable, is recorded.
+    // Anything else (a restart in between, a stream that never started, an unknown CallSid)
+    // gets the safe answer: no recording; bridged unless it was the privacy line.
+    let outcome = state.registry.outcome(call_sid);
     if outcome.is_none() {
-        tracing::warn!("bridge requested for a call with no decision on file; not recording");
+        tracing::warn!("bridge requested for a call with no outcome on this server; not recording");
     }
+    let outcome = outcome.unwrap_or(Outcome {
+        bridge: announced.as_ref().is_none_or(|a| a.flow != "privacy"),
+        record: false,
+    });
     let called = announced
         .as_ref()
         .map(|a| a.line.clone())
@@ -254,10 +256,6 @@ pub async fn after(
         .map(|a| a.language.clone())
         .unwrap_or_else(|| "en".into());
     let mut line = state.config.line(&called);
-    let outcome = outcome.unwrap_or(Outcome {
-        bridge: true,
-        record: false,
-    });
     if !outcome.bridge {
         line.forward_to = None;
     }
