@@ -84,6 +84,11 @@ impl CallPlan {
 /// What happened, as seen from the caller's side.
 #[derive(Debug, Clone, Default)]
 pub struct CallReport {
+    /// Frames sent, and how many went out more than 10 ms late (the caller's own timer lag).
+    pub frames_sent: u64,
+    pub frames_late: u64,
+    /// Worst lateness of a frame, milliseconds.
+    pub worst_frame_lag_ms: f64,
     pub call_sid: String,
     pub stream_sid: String,
     /// TwiML from the voice webhook.
@@ -277,8 +282,14 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
 
     loop {
         tokio::select! {
-            _ = tick.tick() => {
+            scheduled = tick.tick() => {
                 let now = Instant::now();
+                let lag = now.saturating_duration_since(scheduled).as_secs_f64() * 1000.0;
+                report.frames_sent += 1;
+                if lag > 10.0 {
+                    report.frames_late += 1;
+                }
+                report.worst_frame_lag_ms = report.worst_frame_lag_ms.max(lag);
                 let t = secs(now);
                 if let Some(limit) = plan.hangup_after {
                     if t >= limit {

@@ -25,6 +25,7 @@ pub mod audio;
 pub mod call;
 pub mod caller;
 pub mod consent;
+pub mod load;
 pub mod media;
 pub mod privacy;
 pub mod prompt;

@@ -23,6 +23,8 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Play Twilio's side of a call against a running server (a simulated caller).
     Call(cli::call::CallArgs),
+    /// Many simulated calls at once, each checking its expected outcome.
+    Load(cli::load::LoadArgs),
     /// Verify, export or show the consent log.
     Audit(cli::audit::AuditArgs),
     /// Detect DTMF keys in a WAV file; prints one JSON object per key per line.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Serve(a) => cli::serve::run(&a),
         Command::Call(a) => cli::call::run(&a),
+        Command::Load(a) => cli::load::run_load(&a),
         Command::Audit(a) => cli::audit::run(&a),
         Command::Dtmf(a) => cli::dtmf::run(&a),
         Command::Prompts(a) => cli::prompts::run(&a),

@@ -192,3 +192,29 @@ async fn every_request_type_is_filed_end_to_end_and_listed_with_its_due_date() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_load_run_gets_every_expected_outcome_and_loses_no_record() {
+    use consentline::load::{run, LoadPlan, Scenario};
+    let server = start(None, None).await;
+    let plan = LoadPlan {
+        url: server.url.clone(),
+        calls: 12,
+        rate: 20.0,
+        mix: Scenario::ALL.to_vec(),
+        privacy_line: PRIVACY_LINE.into(),
+    };
+    let report = run(&plan).await;
+    assert_eq!(report.ledger.len(), 12);
+    assert_eq!(report.failed(), 0, "{:#?}", report.ledger);
+    // Every call the ledger saw recorded has its durable consent on file.
+    let store = server.store();
+    for entry in report.ledger.iter().filter(|e| e.bridged_with_recording) {
+        assert_eq!(
+            store.decision_for(&entry.call_sid).unwrap().as_deref(),
+            Some("record")
+        );
+    }
+    assert!(store.verify().unwrap().is_ok());
+    server.stop().await;
+}

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod call;
 pub mod dnc;
 pub mod dtmf;
+pub mod load;
 pub mod prompts;
 pub mod requests;
 pub mod serve;
