@@ -792,19 +792,12 @@ impl Store {
             let row = checked_state(tx, &conf)?;
             privacy::check_transition(row.request_type, row.status, status, basis)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let entry = Entry {
-                call_sid: row.call_sid.clone(),
-                stream_sid: None,
-                kind: Kind::RequestUpdated,
-                fields: Fields {
-                    confirmation: Some(conf.clone()),
-                    status: Some(status.as_str().into()),
-                    basis: basis.map(|b| b.trim().to_string()),
-                    ..Fields::default()
-                },
+            let fields = Fields {
+                status: Some(status.as_str().into()),
+                basis: basis.map(|b| b.trim().to_string()),
+                ..Fields::default()
             };
-            let (_, row) = self.append_and_apply(tx, vec![(entry, None)], Some(row))?;
-            row.ok_or_else(|| StoreError::Database("request vanished".into()))
+            self.chain_update(tx, row, &conf, fields)
         })
     }
 
@@ -848,20 +841,34 @@ impl Store {
                     format_date(due)
                 ));
             }
-            let entry = Entry {
-                call_sid: row.call_sid.clone(),
-                stream_sid: None,
-                kind: Kind::RequestUpdated,
-                fields: Fields {
-                    confirmation: Some(conf.clone()),
-                    extended_due: Some(format_date(deadline::extended_due(row.received_date))),
-                    reason: Some(reason.to_string()),
-                    ..Fields::default()
-                },
+            let fields = Fields {
+                extended_due: Some(format_date(deadline::extended_due(row.received_date))),
+                reason: Some(reason.to_string()),
+                ..Fields::default()
             };
-            let (_, row) = self.append_and_apply(tx, vec![(entry, None)], Some(row))?;
-            row.ok_or_else(|| StoreError::Database("request vanished".into()))
+            self.chain_update(tx, row, &conf, fields)
         })
+    }
+
+    /// Chain a `request_updated` record for `conf` carrying `fields`, and apply it to the view.
+    fn chain_update(
+        &self,
+        tx: &Connection,
+        row: RequestRow,
+        conf: &str,
+        fields: Fields,
+    ) -> Result<RequestRow, StoreError> {
+        let entry = Entry {
+            call_sid: row.call_sid.clone(),
+            stream_sid: None,
+            kind: Kind::RequestUpdated,
+            fields: Fields {
+                confirmation: Some(conf.to_string()),
+                ..fields
+            },
+        };
+        let (_, row) = self.append_and_apply(tx, vec![(entry, None)], Some(row))?;
+        row.ok_or_else(|| StoreError::Database("request vanished".into()))
     }
 
     /// One request's current state.
