@@ -257,11 +257,6 @@ impl PrivacyCall {
         }
     }
 
-    /// The request as gathered so far.
-    pub fn draft(&self) -> &RequestDraft {
-        &self.draft
-    }
-
     pub fn handle(&mut self, now: Millis, input: Input) {
         if self.phase == Phase::Finished {
             return;

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 /// is kept for the bridge webhook.
 const KEEP: Duration = Duration::from_secs(15 * 60);
 
+/// How often, at most, expired entries are swept.
+const PRUNE_EVERY_SECS: u64 = 10;
+
 /// What the voice webhook learned about a call.
 #[derive(Debug, Clone)]
 pub struct Announced {
@@ -67,20 +70,20 @@ impl Refusal {
     }
 }
 
-#[derive(Debug)]
-struct Live {
-    stream_sid: String,
-}
-
 /// The registry. Cheap to share (`Arc`).
 #[derive(Debug, Default)]
 pub struct Registry {
     announced: DashMap<String, Announced>,
-    live: DashMap<String, Live>,
+    /// Calls with a live stream.
+    live: DashMap<String, ()>,
     streams: DashMap<String, String>,
     outcomes: DashMap<String, (Outcome, Instant)>,
     sockets: AtomicUsize,
     closing: AtomicBool,
+    /// When the maps were last swept (seconds since `created`), so a busy server sweeps
+    /// every few seconds rather than on every call.
+    last_prune: std::sync::atomic::AtomicU64,
+    created: std::sync::OnceLock<Instant>,
 }
 
 /// A live call's claim; dropping it frees the call.
@@ -156,9 +159,7 @@ impl Registry {
                 return Err(Refusal::AlreadyLive);
             }
             dashmap::Entry::Vacant(v) => {
-                v.insert(Live {
-                    stream_sid: stream_sid.to_string(),
-                });
+                v.insert(());
             }
         }
         Ok((
@@ -187,11 +188,6 @@ impl Registry {
         self.announced.get(call_sid).map(|a| a.clone())
     }
 
-    /// Stream id of a live call.
-    pub fn live_stream(&self, call_sid: &str) -> Option<String> {
-        self.live.get(call_sid).map(|l| l.stream_sid.clone())
-    }
-
     /// Live media streams.
     pub fn live_count(&self) -> usize {
         self.live.len()
@@ -213,6 +209,17 @@ impl Registry {
 
     fn prune(&self) {
         let now = Instant::now();
+        let created = *self.created.get_or_init(|| now);
+        let second = now.duration_since(created).as_secs();
+        let last = self.last_prune.load(Ordering::Relaxed);
+        if second < last + PRUNE_EVERY_SECS
+            || self
+                .last_prune
+                .compare_exchange(last, second, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
         self.announced
             .retain(|_, a| now.duration_since(a.at) < KEEP);
         self.outcomes.retain(|_, d| now.duration_since(d.1) < KEEP);
