@@ -60,6 +60,12 @@ pub struct CallPlan {
     /// Give up after this long.
     pub timeout: Duration,
     pub call_sid: String,
+    /// Keep everything heard in [`CallReport::heard`] (off for load: 16 KB per second).
+    pub keep_audio: bool,
+    /// The webhook client, shared by a load run's calls so connections are kept alive as
+    /// Twilio's are (a run then measures the server, not connection set-up). Its pooled
+    /// connections belong to the tokio runtime that used it first.
+    pub http: Option<reqwest::Client>,
 }
 
 impl CallPlan {
@@ -77,6 +83,8 @@ impl CallPlan {
             auth_token: None,
             timeout: Duration::from_secs(120),
             call_sid: random_sid("CA"),
+            keep_audio: true,
+            http: None,
         }
     }
 }
@@ -89,6 +97,17 @@ pub struct CallReport {
     pub frames_late: u64,
     /// Worst lateness of a frame, milliseconds.
     pub worst_frame_lag_ms: f64,
+    /// Frames by lateness in whole milliseconds (the last bucket holds everything later).
+    pub frame_lag_histogram: Vec<u64>,
+    /// Seconds from sending `start` to the first audio from the server.
+    pub first_audio: Option<f64>,
+    /// Seconds from each key press (tone onset or dtmf event) to the next audio from the
+    /// server: the answer, which the server plays only once the key's record is durable.
+    pub key_to_answer: Vec<f64>,
+    /// Seconds the action webhook took to answer.
+    pub after_seconds: Option<f64>,
+    /// Seconds from the voice webhook to the end of the action webhook.
+    pub duration: f64,
     pub call_sid: String,
     pub stream_sid: String,
     /// TwiML from the voice webhook.
@@ -109,8 +128,10 @@ pub struct CallReport {
     pub after_twiml: Option<String>,
     /// HTTP status of the action webhook.
     pub after_status: Option<u16>,
-    /// Everything the server played, μ-law decoded.
+    /// Everything the server played, μ-law decoded (if the plan keeps audio).
     pub heard: Vec<i16>,
+    /// Seconds of audio the server sent.
+    pub heard_seconds: f64,
 }
 
 impl CallReport {
@@ -124,6 +145,28 @@ impl CallReport {
     fn note(&mut self, t: f64, what: impl Into<String>) {
         self.timeline.push((t, what.into()));
     }
+
+    fn count_frame_lag(&mut self, lag_ms: f64) {
+        const BUCKETS: usize = 101;
+        if self.frame_lag_histogram.is_empty() {
+            self.frame_lag_histogram = vec![0; BUCKETS];
+        }
+        let i = (lag_ms.max(0.0) as usize).min(BUCKETS - 1);
+        self.frame_lag_histogram[i] += 1;
+        self.frames_sent += 1;
+        if lag_ms > 10.0 {
+            self.frames_late += 1;
+        }
+        self.worst_frame_lag_ms = self.worst_frame_lag_ms.max(lag_ms);
+    }
+}
+
+/// The client's WebSocket settings: small reads (the default zero-fills 128 KiB before every
+/// read, which would make the load generator measure itself).
+fn client_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
 }
 
 /// A random Twilio-style SID: prefix and 32 hex digits.
@@ -197,13 +240,16 @@ async fn post_form(
 
 /// Place the call and follow it to the end.
 pub async fn place_call(plan: &CallPlan) -> anyhow::Result<CallReport> {
-    tokio::time::timeout(plan.timeout, place_call_inner(plan))
+    let began = Instant::now();
+    let mut report = tokio::time::timeout(plan.timeout, place_call_inner(plan))
         .await
-        .map_err(|_| anyhow::anyhow!("call did not finish within {:?}", plan.timeout))?
+        .map_err(|_| anyhow::anyhow!("call did not finish within {:?}", plan.timeout))??;
+    report.duration = began.elapsed().as_secs_f64();
+    Ok(report)
 }
 
 async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
-    let client = reqwest::Client::new();
+    let client = plan.http.clone().unwrap_or_default();
     let account_sid = random_sid("AC");
     let stream_sid = random_sid("MZ");
     let mut report = CallReport {
@@ -245,7 +291,8 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
             twilio::signature(token, &stream_url, &[]).parse()?,
         );
     }
-    let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let (ws, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(client_config()), true).await?;
     let (mut tx, mut rx) = ws.split();
     tx.send(Message::text(sim::connected())).await?;
     let params: Vec<(&str, &str)> = parameters
@@ -275,6 +322,7 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
     let mut pressing: Option<(Vec<i16>, usize)> = None;
     let mut last_press: Option<Instant> = None;
     let mut awaiting_clear_since: Option<Instant> = None;
+    let mut awaiting_answer_since: Option<Instant> = None;
     let mut quiet_since: Option<Instant> = None;
     let mut heard_something = false;
     let mut presses = 0usize;
@@ -285,11 +333,7 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
             scheduled = tick.tick() => {
                 let now = Instant::now();
                 let lag = now.saturating_duration_since(scheduled).as_secs_f64() * 1000.0;
-                report.frames_sent += 1;
-                if lag > 10.0 {
-                    report.frames_late += 1;
-                }
-                report.worst_frame_lag_ms = report.worst_frame_lag_ms.max(lag);
+                report.count_frame_lag(lag);
                 let t = secs(now);
                 if let Some(limit) = plan.hangup_after {
                     if t >= limit {
@@ -304,7 +348,9 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
                 while played < 160 {
                     match playout.pop_front() {
                         Some(code) => {
-                            report.heard.push(g711::ulaw_decode(code));
+                            if plan.keep_audio {
+                                report.heard.push(g711::ulaw_decode(code));
+                            }
                             played += 1;
                         }
                         None => break,
@@ -346,6 +392,7 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
                             report.note(t, format!("caller presses {key} ({how})"));
                             last_press = Some(now);
                             awaiting_clear_since = Some(now);
+                            awaiting_answer_since = Some(now);
                             if matches!(plan.mode, KeyMode::Event | KeyMode::Both) {
                                 seq += 1;
                                 tx.send(Message::text(sim::dtmf(&stream_sid, seq, key.as_char()))).await?;
@@ -401,6 +448,14 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
                     Some(Ok(Message::Text(text))) => {
                         match twilio::parse_outbound(text.as_str()) {
                             Ok(Outbound::Media { payload }) => {
+                                let now = Instant::now();
+                                if report.first_audio.is_none() {
+                                    report.first_audio = Some(secs(now));
+                                }
+                                if let Some(since) = awaiting_answer_since.take() {
+                                    report.key_to_answer.push(now.duration_since(since).as_secs_f64());
+                                }
+                                report.heard_seconds += payload.len() as f64 / 8000.0;
                                 heard_something = true;
                                 playout.extend(payload);
                             }
@@ -441,8 +496,10 @@ async fn place_call_inner(plan: &CallPlan) -> anyhow::Result<CallReport> {
     if let Some(action) = action_url {
         let mut params = call_params("in-progress");
         params.push(("StreamSid".into(), stream_sid.clone()));
+        let posted = Instant::now();
         let (status, twiml) =
             post_form(&client, &action, &params, plan.auth_token.as_deref()).await?;
+        report.after_seconds = Some(posted.elapsed().as_secs_f64());
         report.after_status = Some(status);
         report.after_twiml = Some(twiml);
     }

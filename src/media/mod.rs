@@ -3,6 +3,7 @@
 //! Nothing here touches tokio, sockets or the clock, and nothing allocates per sample: every
 //! type is built once and then fed samples. Sample rate is 8 kHz throughout.
 
+pub mod arrival;
 pub mod dtmf;
 pub mod g711;
 pub mod level;

@@ -9,6 +9,7 @@
 use super::AppState;
 use crate::call::{ConsentCall, Flow, Input, KeySource, Output, PrivacyCall, Step};
 use crate::consent::{Entry, Fields, Kind};
+use crate::media::arrival::Arrival;
 use crate::media::dtmf::{Event, Key, Receiver};
 use crate::media::g711;
 use crate::protocol::twilio::{self, Inbound};
@@ -18,6 +19,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -25,6 +27,13 @@ use tokio::time::Instant;
 
 /// Largest WebSocket message or frame accepted. Twilio's media messages are about 400 bytes.
 pub const MAX_MESSAGE: usize = 64 * 1024;
+/// Bytes read from the socket at once. The library's default (128 KiB) is zero-filled
+/// before every read, which for 400-byte media messages cost a quarter of the server's CPU
+/// and 128 KiB of memory per call; 2 KiB holds about five media messages.
+const READ_BUFFER: usize = 2048;
+/// Most outbound bytes the WebSocket layer may hold for a peer that reads slowly (beyond the
+/// kernel's socket buffer); past this a send fails and the stream is closed.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 /// A stream must send `start` this soon after connecting.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// A started stream that sends nothing for this long is dead.
@@ -76,6 +85,9 @@ pub async fn upgrade(
     };
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             Session::run(socket, state, slot).await;
         })
@@ -117,11 +129,18 @@ struct Session {
     epoch: Instant,
     out: String,
     decision_tx: mpsc::Sender<StoreAnswer>,
+    /// Answers from the log still to come; the channel is only polled while one is due.
+    awaiting_store: usize,
     /// Why the engine closed the stream, once it has.
     closing: Option<&'static str>,
     /// When the decision record went to the log, to report how long durability took.
     decision_sent: Option<Instant>,
     announced: Announced,
+    /// The call's log context (see [`Session::run`]).
+    span: tracing::Span,
+    /// Inbound frames received, missing and late; `reported` is what the metrics have.
+    arrival: Arrival,
+    reported: Arrival,
     _claim: Claim,
 }
 
@@ -135,17 +154,24 @@ impl Session {
                 return;
             }
         };
+        // The call's log context. Events name it as their parent rather than the task
+        // entering it on every poll (50 polls a second per call).
         let span = tracing::info_span!("call", call_sid = %started.call_sid);
-        tracing::Instrument::instrument(Self::serve(socket, state, started), span).await;
+        Self::serve(socket, state, started, span).await;
     }
 
     /// The rest of a started stream's life, inside its call's tracing span.
-    async fn serve(mut socket: WebSocket, state: Arc<AppState>, started: Started) {
+    async fn serve(
+        mut socket: WebSocket,
+        state: Arc<AppState>,
+        started: Started,
+        span: tracing::Span,
+    ) {
         let (claim, announced) = match state.registry.claim(&started.call_sid, &started.stream_sid)
         {
             Ok(c) => c,
             Err(refusal) => {
-                tracing::warn!(reason = refusal.reason(), "refused media stream");
+                tracing::warn!(parent: &span, reason = refusal.reason(), "refused media stream");
                 metrics::inc(&state.metrics.refused_stream);
                 close(&mut socket, Ending::new(CLOSE_POLICY, refusal.reason())).await;
                 return;
@@ -172,7 +198,7 @@ impl Session {
             .await;
             return;
         };
-        tracing::info!(flow = %announced.flow, "media stream started");
+        tracing::info!(parent: &span, flow = %announced.flow, "media stream started");
         metrics::inc(if announced.flow == "privacy" {
             &state.metrics.privacy_calls
         } else {
@@ -183,18 +209,23 @@ impl Session {
             engine,
             receiver: Receiver::default(),
             epoch: Instant::now(),
-            out: String::with_capacity(16 * 1024),
+            out: String::new(),
             call_sid: started.call_sid,
             stream_sid: started.stream_sid,
             decision_tx,
+            awaiting_store: 0,
             closing: None,
             decision_sent: None,
             announced,
             state,
             socket,
+            span,
+            arrival: Arrival::default(),
+            reported: Arrival::default(),
             _claim: claim,
         };
         let ending = session.drive(decision_rx).await;
+        session.report_arrival();
         let outcome = session.engine.outcome();
         let m = &session.state.metrics;
         metrics::inc(match (outcome.bridge, outcome.record) {
@@ -202,7 +233,17 @@ impl Session {
             (true, false) => &m.outcome_no_record,
             (false, false) => &m.outcome_no_bridge,
         });
-        tracing::info!(reason = %ending.reason, record = outcome.record, bridge = outcome.bridge, "media stream ended");
+        let a = session.arrival;
+        tracing::info!(
+            parent: &session.span,
+            reason = %ending.reason,
+            record = outcome.record,
+            bridge = outcome.bridge,
+            frames = a.frames,
+            frames_missing = a.missing,
+            frames_late = a.late,
+            "media stream ended"
+        );
         session
             .state
             .registry
@@ -214,6 +255,9 @@ impl Session {
         self.epoch.elapsed().as_millis() as u64
     }
 
+    /// The call's event loop. Per media message it reads the clock once and touches no timer:
+    /// the one `Sleep` is re-armed only when the engine's next timeout changes, and the idle
+    /// check is a deadline that moves forward only when it is reached.
     async fn drive(&mut self, mut decision_rx: mpsc::Receiver<StoreAnswer>) -> Ending {
         let now = self.now_ms();
         self.engine.handle(now, Input::Start);
@@ -221,8 +265,14 @@ impl Session {
             return e;
         }
         let mut frame = [0u8; MAX_FRAME_BYTES];
-        let mut pcm = [0i16; MAX_FRAME_BYTES];
         let mut hang_up_now = self.state.hang_up_all.subscribe();
+        let hang_up = hang_up_now.changed();
+        tokio::pin!(hang_up);
+        let mut last_heard = Instant::now();
+        let mut idle_check = last_heard + IDLE_TIMEOUT;
+        let mut armed = idle_check;
+        let sleep = tokio::time::sleep_until(armed);
+        tokio::pin!(sleep);
         loop {
             if self.engine.is_finished() {
                 let reason = self.closing.unwrap_or("call ended");
@@ -235,13 +285,18 @@ impl Session {
                 return Ending::new(CLOSE_NORMAL, format!("{reason}: {how}"));
             }
             let timer = self.engine.next_timeout();
-            let deadline = timer
-                .map(|(_, at)| self.epoch + Duration::from_millis(at))
-                .unwrap_or_else(|| Instant::now() + IDLE_TIMEOUT);
-            let idle = Instant::now() + IDLE_TIMEOUT;
+            let wake = timer
+                .map(|(_, at)| (self.epoch + Duration::from_millis(at)).min(idle_check))
+                .unwrap_or(idle_check);
+            if wake != armed {
+                armed = wake;
+                sleep.as_mut().reset(armed);
+            }
             tokio::select! {
+                biased;
                 message = self.socket.recv() => {
-                    let now = self.now_ms();
+                    last_heard = Instant::now();
+                    let now = last_heard.saturating_duration_since(self.epoch).as_millis() as u64;
                     match message {
                         None => {
                             self.engine.handle(now, Input::Hangup);
@@ -254,7 +309,7 @@ impl Session {
                             return read_error(e);
                         }
                         Some(Ok(Message::Text(text))) => {
-                            if let Err(ending) = self.on_text(now, text.as_str(), &mut frame, &mut pcm) {
+                            if let Err(ending) = self.on_text(now, text.as_str(), &mut frame) {
                                 self.engine.handle(now, Input::Hangup);
                                 self.flush().await.ok();
                                 return ending;
@@ -273,7 +328,8 @@ impl Session {
                         Some(Ok(_)) => {} // ping/pong are handled by the library
                     }
                 }
-                Some(answer) = decision_rx.recv() => {
+                Some(answer) = decision_rx.recv(), if self.awaiting_store > 0 => {
+                    self.awaiting_store -= 1;
                     let now = self.now_ms();
                     let durable = match answer {
                         StoreAnswer::Decision(durable) => durable,
@@ -294,6 +350,7 @@ impl Session {
                             metrics::inc(&self.state.metrics.errors_store);
                         }
                         tracing::info!(
+                            parent: &self.span,
                             durable,
                             commit_ms = sent.elapsed().as_secs_f64() * 1000.0,
                             "decision record answered by the log"
@@ -301,7 +358,7 @@ impl Session {
                     }
                     self.engine.handle(now, Input::DecisionLogged { durable });
                 }
-                _ = hang_up_now.changed() => {
+                _ = &mut hang_up => {
                     // The server's drain deadline passed: end the call as a hang-up, so its
                     // records (call ended, abandoned request) are written before the log closes.
                     let now = self.now_ms();
@@ -309,17 +366,22 @@ impl Session {
                     self.flush().await.ok();
                     return Ending::new(CLOSE_GOING_AWAY, "server shutting down");
                 }
-                _ = tokio::time::sleep_until(deadline.min(idle)) => {
-                    let now = self.now_ms();
-                    match timer {
-                        Some((t, at)) if at <= now => self.engine.handle(now, Input::Timeout(t)),
-                        _ if Instant::now() >= idle => {
+                _ = &mut sleep => {
+                    let now_at = Instant::now();
+                    let now = now_at.saturating_duration_since(self.epoch).as_millis() as u64;
+                    if now_at >= idle_check {
+                        if now_at >= last_heard + IDLE_TIMEOUT {
                             self.engine.handle(now, Input::Hangup);
                             self.flush().await.ok();
                             return Ending::new(CLOSE_POLICY, "stream idle: no messages");
                         }
-                        _ => {}
+                        idle_check = last_heard + IDLE_TIMEOUT;
                     }
+                    if let Some((t, _)) = timer.filter(|&(_, at)| at <= now) {
+                        self.engine.handle(now, Input::Timeout(t));
+                    }
+                    // Re-arm even if the deadline is unchanged (a fired Sleep stays ready).
+                    armed = now_at;
                 }
             }
             if let Err(e) = self.flush().await {
@@ -334,10 +396,9 @@ impl Session {
         now: u64,
         text: &str,
         frame: &mut [u8; MAX_FRAME_BYTES],
-        pcm: &mut [i16; MAX_FRAME_BYTES],
     ) -> Result<(), Ending> {
         let message = twilio::parse(text).map_err(|e| {
-            tracing::warn!(error = %e, "bad message from provider");
+            tracing::warn!(parent: &self.span, error = %e, "bad message from provider");
             metrics::inc(&self.state.metrics.errors_protocol);
             Ending::new(CLOSE_PROTOCOL, e.to_string())
         })?;
@@ -346,25 +407,34 @@ impl Session {
                 // Our own audio echoed back (a `both_tracks` stream): not the caller's keys.
             }
             Inbound::Media(media) => {
+                self.arrival.frame(media.chunk, media.timestamp_ms, now);
+                if self.arrival.frames % 250 == 0 {
+                    self.report_arrival();
+                }
                 let n = twilio::decode_payload(media.payload, frame).map_err(|e| {
-                    tracing::warn!(error = %e, "bad media payload");
+                    tracing::warn!(parent: &self.span, error = %e, "bad media payload");
                     Ending::new(CLOSE_PROTOCOL, e.to_string())
                 })?;
-                g711::ulaw_decode_slice(&frame[..n], &mut pcm[..n]);
-                let engine = &mut self.engine;
-                let keys = &self.state.metrics.keys_inband;
-                self.receiver.push(&pcm[..n], |event| {
-                    if let Event::Started { digit, .. } = event {
-                        metrics::inc(keys);
-                        engine.handle(
-                            now,
-                            Input::Key {
-                                digit,
-                                source: KeySource::Inband,
-                            },
-                        );
-                    }
-                });
+                // Decoded 20 ms at a time: a small stack buffer whatever the message size.
+                let mut pcm = [0i16; 160];
+                for bytes in frame[..n].chunks(pcm.len()) {
+                    let pcm = &mut pcm[..bytes.len()];
+                    g711::ulaw_decode_slice(bytes, pcm);
+                    let engine = &mut self.engine;
+                    let keys = &self.state.metrics.keys_inband;
+                    self.receiver.push(pcm, |event| {
+                        if let Event::Started { digit, .. } = event {
+                            metrics::inc(keys);
+                            engine.handle(
+                                now,
+                                Input::Key {
+                                    digit,
+                                    source: KeySource::Inband,
+                                },
+                            );
+                        }
+                    });
+                }
             }
             Inbound::Dtmf(dtmf) => {
                 metrics::inc(&self.state.metrics.keys_event);
@@ -395,6 +465,18 @@ impl Session {
             Inbound::Connected { .. } => {}
         }
         Ok(())
+    }
+
+    /// Add the frames counted since the last report to the server's metrics.
+    fn report_arrival(&mut self) {
+        let m = &self.state.metrics;
+        let (a, r) = (self.arrival, self.reported);
+        m.frames_in
+            .fetch_add(a.frames - r.frames, Ordering::Relaxed);
+        m.frames_missing
+            .fetch_add(a.missing - r.missing, Ordering::Relaxed);
+        m.frames_late.fetch_add(a.late - r.late, Ordering::Relaxed);
+        self.reported = a;
     }
 
     /// Carry out the engine's outputs.
@@ -433,12 +515,13 @@ impl Session {
                     let entry = self.entry(&step);
                     if let Err(e) = self.state.log.submit(entry, None) {
                         metrics::inc(&self.state.metrics.errors_store);
-                        tracing::error!(error = %e, "consent log unavailable");
+                        tracing::error!(parent: &self.span, error = %e, "consent log unavailable");
                     }
                 }
                 Output::RecordDecision(step) => {
                     let entry = self.entry(&step);
                     let tx = self.decision_tx.clone();
+                    self.awaiting_store += 1;
                     self.decision_sent = Some(Instant::now());
                     match self.state.log.submit(entry, None) {
                         Ok(pending) => {
@@ -448,13 +531,14 @@ impl Session {
                             });
                         }
                         Err(e) => {
-                            tracing::error!(error = %e, "consent log unavailable; not recording");
+                            tracing::error!(parent: &self.span, error = %e, "consent log unavailable; not recording");
                             let _ = tx.try_send(StoreAnswer::Decision(false));
                         }
                     }
                 }
                 Output::FileRequest(draft) => {
                     let tx = self.decision_tx.clone();
+                    self.awaiting_store += 1;
                     let filing = super::requests::file(
                         self.state.clone(),
                         self.call_sid.clone(),
@@ -477,7 +561,7 @@ impl Session {
                     tokio::spawn(filing);
                 }
                 Output::Close { reason } => {
-                    tracing::debug!(reason, "closing stream");
+                    tracing::debug!(parent: &self.span, reason, "closing stream");
                     self.closing = Some(reason);
                 }
             }
@@ -489,7 +573,8 @@ impl Session {
         let text = std::mem::take(&mut self.out);
         let result =
             tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Text(text.into()))).await;
-        self.out = String::with_capacity(16 * 1024);
+        // The sent text now belongs to the socket; outbound messages are few (prompt chunks,
+        // marks, clears), so the next one grows a fresh string.
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ending::new(

@@ -26,6 +26,10 @@ pub struct Metrics {
     pub refused_signature: AtomicU64,
     pub errors_protocol: AtomicU64,
     pub errors_store: AtomicU64,
+    /// Inbound media frames: received, missing from the sequence, late.
+    pub frames_in: AtomicU64,
+    pub frames_missing: AtomicU64,
+    pub frames_late: AtomicU64,
     commit_buckets: [AtomicU64; COMMIT_BUCKETS.len()],
     commit_count: AtomicU64,
     commit_micros: AtomicU64,
@@ -127,6 +131,16 @@ impl Metrics {
                 ("{kind=\"store\"}", get(&self.errors_store)),
             ],
         );
+        family(
+            "consentline_media_frames_total",
+            "counter",
+            "Inbound media frames: received, missing (gaps in chunk numbers), late (over 60 ms behind the stream's best arrival).",
+            &[
+                ("{result=\"received\"}", get(&self.frames_in)),
+                ("{result=\"missing\"}", get(&self.frames_missing)),
+                ("{result=\"late\"}", get(&self.frames_late)),
+            ],
+        );
         let _ = writeln!(
             out,
             "# HELP consentline_store_commit_seconds Time for the log to make a waited-on record durable.\n# TYPE consentline_store_commit_seconds histogram"
@@ -163,6 +177,7 @@ mod tests {
         assert!(text.contains("consentline_store_commit_seconds_bucket{le=\"0.001\"} 1"));
         assert!(text.contains("consentline_store_commit_seconds_bucket{le=\"0.0005\"} 0"));
         assert!(text.contains("consentline_store_commit_seconds_count 1"));
+        assert!(text.contains("consentline_media_frames_total{result=\"missing\"} 0"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert_eq!(line.split(' ').count(), 2, "{line}");
         }
