@@ -88,9 +88,28 @@ pub async fn upgrade(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER)
-        .on_upgrade(move |socket| async move {
-            Session::run(socket, state, slot).await;
+        .on_upgrade(move |socket| {
+            let metrics = state.clone();
+            supervise(Session::run(socket, state, slot), move || {
+                metrics::inc(&metrics.metrics.errors_panic)
+            })
         })
+}
+
+/// Run one call's task so that a panic inside it (a bug) ends that call only: logged and
+/// counted, while the registry's guards, dropped on unwinding, free its slot. The call then
+/// has no outcome, so its bridge webhook gets the fail-safe answer: no recording.
+async fn supervise(call: impl std::future::Future<Output = ()>, on_panic: impl FnOnce()) {
+    use futures_util::FutureExt;
+    if let Err(panic) = std::panic::AssertUnwindSafe(call).catch_unwind().await {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "call task panicked; the call ends without recording");
+        on_panic();
+    }
 }
 
 /// The close for a failed read: 1009 for an over-long message, else a protocol error.
@@ -742,4 +761,40 @@ async fn close(socket: &mut WebSocket, ending: Ending) {
             reason: reason.into(),
         })))
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_call_task_is_contained() {
+        let panicked = std::sync::atomic::AtomicBool::new(false);
+        let guard_dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        struct Guard(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let guard = Guard(guard_dropped.clone());
+        supervise(
+            async move {
+                let _held = guard;
+                tokio::task::yield_now().await;
+                panic!("a bug in one call");
+            },
+            || panicked.store(true, Ordering::SeqCst),
+        )
+        .await;
+        assert!(panicked.load(Ordering::SeqCst));
+        assert!(
+            guard_dropped.load(Ordering::SeqCst),
+            "the call's guards were released"
+        );
+        // A call that ends normally is not counted.
+        let mut counted = false;
+        supervise(async {}, || counted = true).await;
+        assert!(!counted);
+    }
 }

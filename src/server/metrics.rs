@@ -26,6 +26,7 @@ pub struct Metrics {
     pub refused_signature: AtomicU64,
     pub errors_protocol: AtomicU64,
     pub errors_store: AtomicU64,
+    pub errors_panic: AtomicU64,
     /// Inbound media frames: received, missing from the sequence, late.
     pub frames_in: AtomicU64,
     pub frames_missing: AtomicU64,
@@ -129,6 +130,7 @@ impl Metrics {
             &[
                 ("{kind=\"protocol\"}", get(&self.errors_protocol)),
                 ("{kind=\"store\"}", get(&self.errors_store)),
+                ("{kind=\"panic\"}", get(&self.errors_panic)),
             ],
         );
         family(
