@@ -403,8 +403,11 @@ impl Session {
                     armed = now_at;
                 }
             }
-            if let Err(e) = self.flush().await {
-                return e;
+            // Most media messages leave nothing to carry out: skip the async flush then.
+            if let Some(first) = self.engine.poll_output() {
+                if let Err(e) = self.flush_from(Some(first)).await {
+                    return e;
+                }
             }
         }
     }
@@ -500,7 +503,13 @@ impl Session {
 
     /// Carry out the engine's outputs.
     async fn flush(&mut self) -> Result<(), Ending> {
-        while let Some(output) = self.engine.poll_output() {
+        self.flush_from(None).await
+    }
+
+    /// Carry out `first` (already taken from the engine), then the rest of its outputs.
+    async fn flush_from(&mut self, first: Option<Output>) -> Result<(), Ending> {
+        let mut next = first.or_else(|| self.engine.poll_output());
+        while let Some(output) = next.take() {
             match output {
                 Output::Play { prompt, mark } => {
                     let key = (prompt.id.clone(), prompt.language.clone());
@@ -584,6 +593,7 @@ impl Session {
                     self.closing = Some(reason);
                 }
             }
+            next = self.engine.poll_output();
         }
         Ok(())
     }
