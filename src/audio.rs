@@ -26,6 +26,9 @@ pub enum AudioError {
     Empty,
 }
 
+/// Largest float sample magnitude accepted: 60 dB over full scale.
+pub const MAX_FLOAT_SAMPLE: f32 = 1000.0;
+
 /// Decoded audio: mono, samples in [-1, 1].
 #[derive(Debug, Clone)]
 pub struct Mono {
@@ -64,7 +67,14 @@ pub fn read_wav_bytes(bytes: &[u8]) -> Result<Mono, AudioError> {
     let interleaved: Result<Vec<f32>, hound::Error> = match spec.sample_format {
         hound::SampleFormat::Float => reader.samples::<f32>().collect(),
         hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
+            // An extensible header's valid-bits field can say anything.
+            let bits = spec.bits_per_sample;
+            if !(1..=32).contains(&bits) {
+                return Err(AudioError::Unsupported(format!(
+                    "PCM with {bits} bits per sample"
+                )));
+            }
+            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
             reader
                 .samples::<i32>()
                 .map(|s| s.map(|v| v as f32 * scale))
@@ -72,6 +82,17 @@ pub fn read_wav_bytes(bytes: &[u8]) -> Result<Mono, AudioError> {
         }
     };
     let interleaved = interleaved.map_err(|e| AudioError::Corrupt(e.to_string()))?;
+    // Float audio may run a little over full scale, but samples far beyond it are not audio
+    // (often integer data under a float header), and would overflow the f32 arithmetic of
+    // downmixing, resampling and levelling into a silent prompt.
+    if let Some(s) = interleaved
+        .iter()
+        .find(|s| s.is_finite() && s.abs() > MAX_FLOAT_SAMPLE)
+    {
+        return Err(AudioError::Corrupt(format!(
+            "float sample {s:e} is beyond ±{MAX_FLOAT_SAMPLE} (60 dB over full scale)"
+        )));
+    }
     let encoding = match spec.sample_format {
         hound::SampleFormat::Float => format!("float {}-bit", spec.bits_per_sample),
         hound::SampleFormat::Int => format!("PCM {}-bit", spec.bits_per_sample),

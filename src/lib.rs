@@ -25,6 +25,8 @@ pub mod audio;
 pub mod call;
 pub mod caller;
 pub mod consent;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod load;
 pub mod media;
 pub mod privacy;

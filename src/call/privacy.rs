@@ -580,7 +580,10 @@ impl PrivacyCall {
                     self.on_number_key(now, Key::Hash);
                 } else if self.listening {
                     self.listening = false;
-                    self.entered.clear();
+                    // A partly keyed number is dropped; one being confirmed is kept.
+                    if self.phase == Phase::EnterNumber {
+                        self.entered.clear();
+                    }
                     let no_input = self.prompts.sentence("privacy.no_input");
                     self.retry(now, no_input);
                 }

@@ -34,12 +34,13 @@ pub struct Rendered {
 }
 
 /// Active level of 8 kHz audio in [-1, 1] scale: power over the 20 ms frames within
-/// `GATE_DB` of the loudest, in dBm0. `None` when there is no audio at all.
+/// `GATE_DB` of the loudest, in dBm0. `None` when there is no audio at all. A short last
+/// frame counts as padded with silence, as it is sent, so source and sent levels agree.
 pub fn active_level_dbm0(samples: &[f32]) -> Option<f32> {
     let full = 32768.0f32;
     let powers: Vec<f32> = samples
         .chunks(FRAME_SAMPLES)
-        .map(|f| f.iter().map(|s| (s * full) * (s * full)).sum::<f32>() / f.len() as f32)
+        .map(|f| f.iter().map(|s| (s * full) * (s * full)).sum::<f32>() / FRAME_SAMPLES as f32)
         .collect();
     let loudest = powers.iter().cloned().fold(0.0f32, f32::max);
     if loudest <= 0.0 {
