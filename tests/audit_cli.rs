@@ -471,3 +471,111 @@ fn show_prints_a_readable_timeline_and_the_verdict() {
 fn find_line<'a>(text: &'a str, needle: &str) -> &'a str {
     text.lines().find(|l| l.contains(needle)).unwrap_or("")
 }
+
+/// A ledger as `consentline load --ledger` writes it: (call, bridged with recording).
+fn write_ledger(dir: &Path, calls: &[(&str, bool)]) -> std::path::PathBuf {
+    let path = dir.join("ledger.jsonl");
+    let lines: Vec<String> = calls
+        .iter()
+        .map(|(call, recorded)| {
+            serde_json::json!({
+                "call_sid": call,
+                "scenario": "consent-inband",
+                "expected_recording": true,
+                "bridged_with_recording": recorded,
+                "ok": recorded,
+                "error": if *recorded { None } else { Some("call failed: connection refused") },
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+#[test]
+fn ledger_passes_when_every_recorded_call_has_its_consent() {
+    let tmp = tempfile::tempdir().unwrap();
+    fill(tmp.path());
+    // CA_A consented and was recorded; CA_B declined and was not; CA_C never reached the
+    // server (it is in no record and was not recorded: nothing to prove).
+    let ledger = write_ledger(
+        tmp.path(),
+        &[("CA_A", true), ("CA_B", false), ("CA_C", false)],
+    );
+    let o = audit(&["ledger", ledger.to_str().unwrap()], tmp.path());
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("ledger: 3 calls (1 as expected, 2 not); 1 bridged with recording"),
+        "{out}"
+    );
+    assert!(
+        out.contains("log: 1 of 1 calls bridged with recording have a durable \"record\" decision and bridge answer"),
+        "{out}"
+    );
+    assert!(!out.contains("MISSING"), "{out}");
+}
+
+#[test]
+fn ledger_fails_naming_each_recorded_call_without_its_consent() {
+    let tmp = tempfile::tempdir().unwrap();
+    fill(tmp.path());
+    // CA_B declined but the ledger says it was recorded; CA_Z is not in the log at all.
+    let ledger = write_ledger(
+        tmp.path(),
+        &[("CA_A", true), ("CA_B", true), ("CA_Z", true)],
+    );
+    let o = audit(&["ledger", ledger.to_str().unwrap()], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("MISSING CA_B: its latest decision is no_record"),
+        "{out}"
+    );
+    assert!(out.contains("MISSING CA_Z: no records at all"), "{out}");
+    assert!(!out.contains("MISSING CA_A"), "{out}");
+    assert!(out.contains("log: 1 of 3 calls"), "{out}");
+    assert!(
+        stderr(&o)
+            .contains("2 of 3 calls bridged with recording lack their durable consent records"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A "record" decision without the bridge answer that served it is not enough either.
+    rusqlite::Connection::open(tmp.path().join("consent.db"))
+        .unwrap()
+        .execute(
+            "DELETE FROM records WHERE call_sid = 'CA_A' AND kind = 'bridge_answered'",
+            [],
+        )
+        .unwrap();
+    let ledger = write_ledger(tmp.path(), &[("CA_A", true)]);
+    let o = audit(&["ledger", ledger.to_str().unwrap()], tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("MISSING CA_A: no bridge answer record with recording"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_malformed_ledger_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    fill(tmp.path());
+    let path = tmp.path().join("ledger.jsonl");
+    std::fs::write(
+        &path,
+        "{\"call_sid\":\"CA_A\",\"bridged_with_recording\":true}\n{\"call_sid\":\"CA_B\"}\n",
+    )
+    .unwrap();
+    let o = audit(&["ledger", path.to_str().unwrap()], tmp.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("ledger.jsonl line 2: no bridged_with_recording"),
+        "{}",
+        stderr(&o)
+    );
+}

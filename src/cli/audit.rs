@@ -24,6 +24,10 @@ pub enum AuditCommand {
     Export(ExportArgs),
     /// A readable timeline of one call, and whether its records verify.
     Show(ShowArgs),
+    /// Check a `consentline load --ledger` file against the log: every call the load
+    /// generator saw bridged with recording must have its durable "record" decision and
+    /// bridge answer in the log. Exit 1 naming each call that lacks them.
+    Ledger(LedgerArgs),
 }
 
 #[derive(clap::Args)]
@@ -67,11 +71,21 @@ pub struct ShowArgs {
     pub data: PathBuf,
 }
 
+#[derive(clap::Args)]
+pub struct LedgerArgs {
+    /// The ledger: JSON lines, one per call, as `consentline load --ledger` writes them.
+    pub file: PathBuf,
+    /// Data directory holding consent.db.
+    #[arg(long, env = "CONSENTLINE_DATA", default_value = "./data")]
+    pub data: PathBuf,
+}
+
 pub fn run(args: &AuditArgs) -> Result<()> {
     match &args.command {
         AuditCommand::Verify(a) => verify(a),
         AuditCommand::Export(a) => ignore_broken_pipe(export(a)),
         AuditCommand::Show(a) => show(a),
+        AuditCommand::Ledger(a) => ledger(a),
     }
 }
 
@@ -429,6 +443,127 @@ fn show(args: &ShowArgs) -> Result<()> {
             )
         }
     }
+}
+
+/// One ledger line, as far as the check needs it (other fields are ignored, so the ledger
+/// may grow).
+struct LedgerCall {
+    call_sid: String,
+    bridged_with_recording: bool,
+    expected_recording: bool,
+    ok: bool,
+}
+
+fn read_ledger(path: &Path) -> Result<Vec<LedgerCall>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut calls = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = || format!("{} line {}", path.display(), i + 1);
+        let v: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{}: not JSON", at()))?;
+        let call_sid = v["call_sid"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| anyhow!("{}: no call_sid", at()))?
+            .to_string();
+        let flag = |name: &str| -> Result<bool> {
+            match &v[name] {
+                serde_json::Value::Bool(b) => Ok(*b),
+                serde_json::Value::Null => Ok(false),
+                other => bail!("{}: {name} is {other}, not true or false", at()),
+            }
+        };
+        if !v["bridged_with_recording"].is_boolean() {
+            bail!("{}: no bridged_with_recording (true or false)", at());
+        }
+        calls.push(LedgerCall {
+            bridged_with_recording: flag("bridged_with_recording")?,
+            expected_recording: flag("expected_recording")?,
+            ok: flag("ok")?,
+            call_sid,
+        });
+    }
+    Ok(calls)
+}
+
+/// Why a call the caller saw bridged with recording lacks its evidence, if it does.
+fn missing_evidence(store: &Store, call_sid: &str, want_bridge: bool) -> Result<Option<String>> {
+    let records = store
+        .call_timeline(call_sid)
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| format!("reading call {}", clean(call_sid)))?;
+    let decision = records
+        .iter()
+        .rev()
+        .find(|r| r.kind == "decision")
+        .and_then(|r| r.fields.decision.clone());
+    let mut why = Vec::new();
+    match decision.as_deref() {
+        Some("record") => {}
+        Some(other) => why.push(format!("its latest decision is {}", clean(other))),
+        None if records.is_empty() => why.push("no records at all".into()),
+        None => why.push("no decision record".into()),
+    }
+    let bridged = records
+        .iter()
+        .any(|r| r.kind == "bridge_answered" && r.fields.decision.as_deref() == Some("record"));
+    if want_bridge && !bridged && !records.is_empty() {
+        why.push("no bridge answer record with recording".into());
+    }
+    Ok((!why.is_empty()).then(|| why.join("; ")))
+}
+
+fn ledger(args: &LedgerArgs) -> Result<()> {
+    let calls = read_ledger(&args.file)?;
+    let store = open(&args.data)?;
+    // Logs written before the bridge answer was logged have no such records to require.
+    let want_bridge = store
+        .has_kind("bridge_answered")
+        .map_err(|e| anyhow!("{e}"))?;
+    let recorded: Vec<&LedgerCall> = calls.iter().filter(|c| c.bridged_with_recording).collect();
+    let as_expected = calls.iter().filter(|c| c.ok).count();
+    let unrecorded = calls
+        .iter()
+        .filter(|c| c.expected_recording && !c.bridged_with_recording)
+        .count();
+    println!(
+        "ledger: {} calls ({as_expected} as expected, {} not); {} bridged with recording, {unrecorded} \
+         expected recording but were not bridged with it (the safe direction)",
+        calls.len(),
+        calls.len() - as_expected,
+        recorded.len()
+    );
+    let mut missing = Vec::new();
+    for call in &recorded {
+        if let Some(why) = missing_evidence(&store, &call.call_sid, want_bridge)? {
+            println!("MISSING {}: {why}", clean(&call.call_sid));
+            missing.push(call.call_sid.clone());
+        }
+    }
+    let have = recorded.len() - missing.len();
+    println!(
+        "log: {have} of {} calls bridged with recording have a durable \"record\" decision{}",
+        recorded.len(),
+        if want_bridge {
+            " and bridge answer"
+        } else {
+            " (this log has no bridge answer records)"
+        }
+    );
+    if !missing.is_empty() {
+        bail!(
+            "{} of {} calls bridged with recording lack their durable consent records in {}",
+            missing.len(),
+            recorded.len(),
+            args.data.display()
+        );
+    }
+    println!("ok: every call bridged with recording has its consent on file (check the chain with `audit verify`)");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ pub struct LoadArgs {
     /// Runtime worker threads (pin the generator with `taskset` to measure one core).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Microseconds a worker with nothing to do waits before sleeping on the sockets, so
+    /// one wake-up handles many calls' frames (0: wake for every event).
+    #[arg(long, default_value_t = 1000)]
+    pub wake_coalesce_us: u64,
 }
 
 pub fn run_load(args: &LoadArgs) -> Result<()> {
@@ -69,10 +73,14 @@ pub fn run_load(args: &LoadArgs) -> Result<()> {
             }
         })
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads)
-        .enable_all()
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(args.threads).enable_all();
+    if args.wake_coalesce_us > 0 {
+        // As the server does: gather a moment's worth of socket events per wake-up.
+        let pause = std::time::Duration::from_micros(args.wake_coalesce_us);
+        builder.on_thread_park(move || std::thread::sleep(pause));
+    }
+    let runtime = builder.build()?;
     let report = runtime.block_on(run(&plan));
     let after = args.server_pid.and_then(process_usage);
     let split_after = args.server_pid.and_then(process_cpu);

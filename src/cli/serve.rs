@@ -31,6 +31,25 @@ pub struct ServeArgs {
     /// [env CONSENTLINE_PUBLIC_URL; default: from each request's Host and X-Forwarded-Proto].
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Most live media streams at once; more are refused with 503 [default: 2000; env
+    /// CONSENTLINE_MAX_CALLS].
+    #[arg(long)]
+    pub max_calls: Option<usize>,
+    /// Most HTTP connections at once that are not media streams (webhooks, upgrade requests,
+    /// idle keep-alives); more are answered 503 and closed [default: 1000; env
+    /// CONSENTLINE_MAX_CONNECTIONS].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client may take to send a request's headers (and a webhook its body); idle
+    /// keep-alive connections close after it too [default: 10; env
+    /// CONSENTLINE_HEADER_TIMEOUT_SECONDS].
+    #[arg(long, value_name = "SECONDS")]
+    pub header_timeout_seconds: Option<u64>,
+    /// Microseconds an idle runtime worker waits before sleeping on the sockets, so one
+    /// wake-up serves many calls' frames; 0 wakes for every message [default: 1000; at most
+    /// 10000; env CONSENTLINE_WAKE_COALESCE_US].
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub wake_coalesce_us: Option<u64>,
     /// Seconds live calls may take to finish after SIGTERM or Ctrl-C.
     #[arg(long, default_value_t = 60)]
     pub drain_seconds: u64,
@@ -48,15 +67,25 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         forward_to: args.forward_to.clone(),
         public_url: args.public_url.clone(),
         privacy_lines: args.privacy_lines.clone(),
+        max_calls: args.max_calls,
+        max_connections: args.max_connections,
+        header_timeout_seconds: args.header_timeout_seconds,
+        wake_coalesce_us: args.wake_coalesce_us,
     };
     let config = Config::resolve(
         args.config.as_deref(),
         |k| std::env::var(k).ok(),
         &overrides,
     )?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let coalesce = config.wake_coalesce;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if !coalesce.is_zero() {
+        // Interrupt moderation for the reactor: a worker about to sleep waits a moment first,
+        // so the next wake-up finds many calls' frames ready instead of one.
+        builder.on_thread_park(move || std::thread::sleep(coalesce));
+    }
+    let runtime = builder.build()?;
     runtime.block_on(async {
         let server = Server::bind(config).await?;
         server
@@ -68,9 +97,11 @@ pub fn run(args: &ServeArgs) -> Result<()> {
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CONSENTLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr, as documented, leaving stdout to whatever the operator pipes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {

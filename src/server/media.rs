@@ -765,12 +765,12 @@ async fn close(socket: &mut WebSocket, ending: Ending) {
     while reason.len() > 120 {
         reason.pop();
     }
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code: ending.code,
-            reason: reason.into(),
-        })))
-        .await;
+    // A peer that stopped reading must not hold the task: the close is best effort.
+    let close = socket.send(Message::Close(Some(CloseFrame {
+        code: ending.code,
+        reason: reason.into(),
+    })));
+    let _ = tokio::time::timeout(SEND_TIMEOUT, close).await;
 }
 
 #[cfg(test)]

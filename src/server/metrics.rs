@@ -22,6 +22,10 @@ pub struct Metrics {
     pub prompts_interrupted: AtomicU64,
     pub requests_filed: AtomicU64,
     pub refused_capacity: AtomicU64,
+    /// HTTP connections refused beyond `max_connections`.
+    pub refused_connections: AtomicU64,
+    /// Connections cut off for sending their request headers (or body) too slowly.
+    pub header_timeouts: AtomicU64,
     pub refused_stream: AtomicU64,
     pub refused_signature: AtomicU64,
     pub errors_protocol: AtomicU64,
@@ -119,6 +123,8 @@ impl Metrics {
             "Connections and requests refused, by reason.",
             &[
                 ("{reason=\"capacity\"}", get(&self.refused_capacity)),
+                ("{reason=\"connections\"}", get(&self.refused_connections)),
+                ("{reason=\"header_timeout\"}", get(&self.header_timeouts)),
                 ("{reason=\"stream\"}", get(&self.refused_stream)),
                 ("{reason=\"signature\"}", get(&self.refused_signature)),
             ],

@@ -3,9 +3,11 @@
 //! Thin by design: webhooks parse, authenticate and answer; each media stream gets one task
 //! that feeds the sans-IO engine ([`crate::call`]); one writer task owns the consent log
 //! ([`crate::store`]). Shutdown (SIGTERM or Ctrl-C) stops taking streams, lets live calls
-//! finish up to a deadline, flushes the log and exits.
+//! finish up to a deadline, flushes the log and exits. [`conn`] serves HTTP with the limits
+//! that keep floods and slow clients from holding resources.
 
 pub mod config;
+pub mod conn;
 pub mod media;
 pub mod metrics;
 pub mod registry;
@@ -18,7 +20,10 @@ use crate::call::{
 use crate::prompt::{Catalog, LoadOptions};
 use crate::protocol::twilio;
 use crate::store::{LogHandle, Store};
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use config::Config;
@@ -32,6 +37,14 @@ const BRIDGE_GRACE: Duration = Duration::from_secs(3);
 
 /// Audio per outbound media message: one second (Twilio accepts any length).
 const CHUNK_FRAMES: usize = 50;
+
+/// A write that makes no progress for this long fails and the connection is dropped. Longer
+/// than the media task's own send timeout, so that one ends the call first and this one only
+/// frees a task stuck sending its close frame to a peer that stopped reading.
+const WRITE_STALL: Duration = Duration::from_secs(10);
+
+/// Largest webhook body read. Twilio's are a few kilobytes.
+const MAX_WEBHOOK_BODY: usize = 64 * 1024;
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -168,7 +181,11 @@ impl Server {
             .route("/twilio/voice", post(webhooks::voice))
             .route("/twilio/after", post(webhooks::after))
             .route("/twilio/recording-status", post(webhooks::recording_status))
-            .route("/twilio/media", get(media::upgrade))
+            .route_layer(middleware::from_fn_with_state(state.clone(), body_in_time))
+            .route(
+                "/twilio/media",
+                get(media::upgrade).layer(middleware::from_fn(websocket_version)),
+            )
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics_text))
             .with_state(state)
@@ -191,13 +208,20 @@ impl Server {
         let registry = state.registry.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = Self::router(state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-        });
+        let limits = conn::Limits {
+            max_connections: state.config.max_connections,
+            header_timeout: state.config.header_timeout,
+            write_stall: WRITE_STALL,
+        };
+        let server = tokio::spawn(conn::serve(
+            listener,
+            app,
+            state.clone(),
+            limits,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
         shutdown.await;
         tracing::info!(live = registry.live_count(), "shutting down: no new calls");
         registry.begin_shutdown();
@@ -232,6 +256,71 @@ impl Server {
         tracing::info!("consent log flushed; bye");
         Ok(())
     }
+}
+
+/// Read a webhook's whole body within the header timeout before its handler runs: a client
+/// that sends headers promptly and then trickles the body (slowloris on the body) is
+/// answered 408 and closed instead of holding a connection.
+async fn body_in_time(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_WEBHOOK_BODY as u64) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+    }
+    match tokio::time::timeout(
+        state.config.header_timeout,
+        axum::body::to_bytes(body, MAX_WEBHOOK_BODY),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => (
+            StatusCode::BAD_REQUEST,
+            "request body could not be read (or is over 64 KiB)\n",
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            "request body not received in time\n",
+        )
+            .into_response(),
+    }
+}
+
+/// RFC 6455 §4.4: a handshake with a version the server does not speak gets 426 and the
+/// versions it does (axum answers a bare 400). A missing version stays axum's 400.
+async fn websocket_version(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let upgrading = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    let version = headers.get(header::SEC_WEBSOCKET_VERSION);
+    if upgrading && version.is_some_and(|v| v.as_bytes().trim_ascii() != b"13") {
+        tracing::warn!("refused media stream: unsupported Sec-WebSocket-Version");
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            [
+                (header::SEC_WEBSOCKET_VERSION, "13"),
+                (header::UPGRADE, "websocket"),
+            ],
+            "unsupported Sec-WebSocket-Version: this server speaks version 13 (RFC 6455)\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 async fn healthz(

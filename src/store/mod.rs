@@ -13,8 +13,11 @@
 //! everything queued (up to [`MAX_BATCH`]), writes it in one `BEGIN IMMEDIATE` transaction
 //! continuing the chain from the tip it reads inside that transaction, commits with
 //! `synchronous=FULL` (the WAL is fsynced), and only then answers each appender. If the
-//! database fails (disk full, read-only, locked), every append of that batch is answered with
-//! the error, nothing of it is kept, and the writer goes on with the next batch.
+//! database fails (disk full, read-only, I/O error, locked), every append of that batch is
+//! answered with the error, nothing of it is kept, and the writer goes on with the next batch;
+//! once space (or the file system) returns, the next batch commits and continues the chain
+//! from the tip on disk. An outage is logged when it starts, every 10 s while it lasts and when
+//! it ends.
 //!
 //! # Reading
 //! The read methods are synchronous and use the store's own connection, so a second
@@ -81,7 +84,31 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Database(e.to_string())
+        match storage_failure(&e) {
+            Some(cause) => StoreError::Database(format!("{e} ({cause})")),
+            None => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+/// Plain words for a failure of the storage under the log (rather than of its contents), so
+/// the operator reading the error knows what to fix.
+fn storage_failure(e: &rusqlite::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code()? {
+        ErrorCode::DiskFull => Some("disk full: free space on the data directory's file system"),
+        ErrorCode::ReadOnly => {
+            Some("read-only: the data directory or its file system does not accept writes")
+        }
+        ErrorCode::SystemIoFailure => Some(
+            "I/O error: the data directory's file system failed a write (failing disk, or \
+             remounted read-only)",
+        ),
+        ErrorCode::CannotOpen => Some("cannot open the database file"),
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+            Some("locked by another process for too long")
+        }
+        _ => None,
     }
 }
 
@@ -325,6 +352,7 @@ impl Store {
             fail: fail.clone(),
             failing: false,
             read_only: self.read_only,
+            outage: None,
         };
         let task = tokio::task::spawn_blocking(move || writer.run());
         (LogHandle { tx, fail }, task)
@@ -389,6 +417,19 @@ impl Store {
             message: format!("fields are not valid: {e}"),
         })?;
         Ok(fields.decision)
+    }
+
+    /// Whether any record of this kind exists (e.g. whether the log predates a kind).
+    pub fn has_kind(&self, kind: &str) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM records WHERE kind = ?1 LIMIT 1",
+                [kind],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
     }
 
     /// Verify the whole chain: the record count, or the first bad seq and why.
@@ -741,7 +782,21 @@ struct Writer {
     fail: Arc<AtomicBool>,
     failing: bool,
     read_only: bool,
+    /// Since when writes have been failing, if they are.
+    outage: Option<Outage>,
 }
+
+/// A run of failed batches: counted, logged when it starts, every [`OUTAGE_REPORT`] while
+/// it lasts, and when it ends (one line per batch would flood the log under load).
+struct Outage {
+    since: std::time::Instant,
+    reported: std::time::Instant,
+    batches: u64,
+    records: u64,
+}
+
+/// How often a continuing write outage is logged again.
+const OUTAGE_REPORT: Duration = Duration::from_secs(10);
 
 struct Item {
     entry: Entry,
@@ -801,14 +856,56 @@ impl Writer {
             .drain(..)
             .map(|i| ((i.entry, i.personal), i.reply))
             .unzip();
+        // The transaction is rolled back on any failure and the next one reads the chain tip
+        // from the database again, so a failed batch leaves nothing behind, in memory or on
+        // disk, and the writer simply carries on with the next.
         match commit(&mut self.conn, items) {
             Ok(done) => {
+                if let Some(o) = self.outage.take() {
+                    tracing::warn!(
+                        failed_batches = o.batches,
+                        refused_records = o.records,
+                        seconds = o.since.elapsed().as_secs_f64().round(),
+                        "consent log writes succeed again; recording resumes"
+                    );
+                }
                 for (reply, c) in replies.into_iter().zip(done) {
                     let _ = reply.send(Ok(c));
                 }
             }
             Err(e) => {
-                tracing::error!(records = n, error = %e, "consent log write failed; every append of the batch was refused");
+                let now = std::time::Instant::now();
+                match &mut self.outage {
+                    None => {
+                        tracing::error!(
+                            records = n,
+                            error = %e,
+                            "consent log write failed: no consent can be made durable, so calls \
+                             are bridged WITHOUT recording until writes succeed again"
+                        );
+                        self.outage = Some(Outage {
+                            since: now,
+                            reported: now,
+                            batches: 1,
+                            records: n as u64,
+                        });
+                    }
+                    Some(o) => {
+                        o.batches += 1;
+                        o.records += n as u64;
+                        if now.duration_since(o.reported) >= OUTAGE_REPORT {
+                            o.reported = now;
+                            tracing::error!(
+                                failed_batches = o.batches,
+                                refused_records = o.records,
+                                seconds = now.duration_since(o.since).as_secs_f64().round(),
+                                error = %e,
+                                "consent log writes still failing: calls are bridged WITHOUT \
+                                 recording"
+                            );
+                        }
+                    }
+                }
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));
                 }
