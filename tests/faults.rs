@@ -78,6 +78,12 @@ struct Server {
 impl Server {
     /// Start `consentline serve` on `listen` (`127.0.0.1:0` for any port) and wait until it
     /// listens. Its JSON log goes to `log`.
+    /// A server on a free port with its data in `tmp/data` and its log in `tmp/serve.log`.
+    async fn fresh(tmp: &Path, prompts: &Path, extra: &[&str]) -> Self {
+        let (data, log) = (tmp.join("data"), tmp.join("serve.log"));
+        Self::start(&data, prompts, "127.0.0.1:0", &log, extra).await
+    }
+
     async fn start(data: &Path, prompts: &Path, listen: &str, log: &Path, extra: &[&str]) -> Self {
         let file = std::fs::File::create(log).unwrap();
         let mut command = tokio::process::Command::new(BIN);
@@ -530,14 +536,7 @@ async fn sigterm_under_load_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let prompts = short_prompts();
-    let mut server = Server::start(
-        &data,
-        &prompts.dir,
-        "127.0.0.1:0",
-        &tmp.path().join("serve.log"),
-        &["--drain-seconds", "60"],
-    )
-    .await;
+    let mut server = Server::fresh(tmp.path(), &prompts.dir, &["--drain-seconds", "60"]).await;
     let calls = 24;
     let ledger_file = tmp.path().join("ledger.jsonl");
     let url = server.url.clone();
@@ -871,14 +870,7 @@ async fn stalled_stream(
 async fn stalled_clients_are_given_up_with_bounded_memory() {
     let tmp = tempfile::tempdir().unwrap();
     let prompts = short_prompts();
-    let server = Server::start(
-        &tmp.path().join("data"),
-        &prompts.dir,
-        "127.0.0.1:0",
-        &tmp.path().join("serve.log"),
-        &[],
-    )
-    .await;
+    let server = Server::fresh(tmp.path(), &prompts.dir, &[]).await;
     let (rss_before, _) = memory(server.pid());
     let good = {
         let p = plan(&server.url, "1");
@@ -990,14 +982,7 @@ async fn a_slow_reader_ends_cleanly_and_disturbs_no_one() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let prompts = short_prompts();
-    let mut server = Server::start(
-        &data,
-        &prompts.dir,
-        "127.0.0.1:0",
-        &tmp.path().join("serve.log"),
-        &[],
-    )
-    .await;
+    let mut server = Server::fresh(tmp.path(), &prompts.dir, &[]).await;
     let (rss_before, _) = memory(server.pid());
     // 3 kB/s: about a quarter of the rate of the base64 audio the server sends.
     let proxy = throttling_proxy(server.addr, 3000).await;
@@ -1061,11 +1046,9 @@ async fn read_all(tcp: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
 async fn floods_beyond_the_limits_are_refused_while_a_call_completes() {
     let tmp = tempfile::tempdir().unwrap();
     let prompts = shipped_prompts();
-    let server = Server::start(
-        &tmp.path().join("data"),
+    let server = Server::fresh(
+        tmp.path(),
         &prompts.dir,
-        "127.0.0.1:0",
-        &tmp.path().join("serve.log"),
         &["--max-calls", "3", "--max-connections", "8"],
     )
     .await;
@@ -1175,14 +1158,7 @@ async fn floods_beyond_the_limits_are_refused_while_a_call_completes() {
 async fn slow_requests_are_cut_off_by_the_header_timeout() {
     let tmp = tempfile::tempdir().unwrap();
     let prompts = short_prompts();
-    let server = Server::start(
-        &tmp.path().join("data"),
-        &prompts.dir,
-        "127.0.0.1:0",
-        &tmp.path().join("serve.log"),
-        &["--header-timeout-seconds", "2"],
-    )
-    .await;
+    let server = Server::fresh(tmp.path(), &prompts.dir, &["--header-timeout-seconds", "2"]).await;
     // Headers, one byte every 200 ms: 30 s worth if the server let it.
     let mut trickle = TcpStream::connect(server.addr).await.unwrap();
     trickle
@@ -1321,14 +1297,7 @@ async fn close_code(tcp: &mut TcpStream) -> Option<u16> {
 async fn malformed_upgrades_and_webhooks_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let prompts = short_prompts();
-    let server = Server::start(
-        &tmp.path().join("data"),
-        &prompts.dir,
-        "127.0.0.1:0",
-        &tmp.path().join("serve.log"),
-        &[],
-    )
-    .await;
+    let server = Server::fresh(tmp.path(), &prompts.dir, &[]).await;
     let (_, head) = handshake(server.addr, Some("8")).await;
     assert!(head.starts_with("HTTP/1.1 426"), "{head}");
     assert!(
@@ -1397,14 +1366,7 @@ async fn silent_streams_are_timed_out() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let prompts = short_prompts();
-    let server = Server::start(
-        &data,
-        &prompts.dir,
-        "127.0.0.1:0",
-        &tmp.path().join("serve.log"),
-        &[],
-    )
-    .await;
+    let server = Server::fresh(tmp.path(), &prompts.dir, &[]).await;
     let ws_url = format!("ws://{}/twilio/media", server.addr);
     let never_starts = tokio::spawn({
         let ws_url = ws_url.clone();
