@@ -453,6 +453,27 @@ fn fill_disk(dir: &Path) -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // Process faults
 
+/// `n` callers who consent while the log cannot write: every one is bridged without recording
+/// and the server logs why. Returns the calls and the logged error.
+async fn consenting_calls_go_unrecorded(
+    server: &Server,
+    n: usize,
+    on: &str,
+) -> (Vec<CallReport>, String) {
+    let calls = consenting_calls(&server.url, n).await;
+    for r in &calls {
+        assert!(!r.bridged_with_recording(), "recorded on {on}: {r:#?}");
+    }
+    let errors = server.log_lines("consent log write failed");
+    assert!(
+        !errors.is_empty(),
+        "no error logged:\n{}",
+        server.log_text()
+    );
+    let error = errors[0]["fields"]["error"].as_str().unwrap_or("");
+    (calls, error.to_string())
+}
+
 /// kill -9 mid-load, restart on the same port while the load goes on: the chain verifies and
 /// every call the load generator saw answered "record" has its durable consent in the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -689,23 +710,7 @@ async fn a_full_disk_bridges_without_recording_until_space_returns() {
     assert!(before.iter().all(|r| r.bridged_with_recording()));
 
     let filler = fill_disk(&mount.dir);
-    let full = consenting_calls(&server.url, 4).await;
-    for r in &full {
-        assert!(
-            !r.bridged_with_recording(),
-            "recorded on a full disk: {r:#?}"
-        );
-    }
-    let errors = server.log_lines("consent log write failed");
-    assert!(
-        !errors.is_empty(),
-        "no error logged:\n{}",
-        server.log_text()
-    );
-    let error = errors[0]["fields"]["error"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let (full, error) = consenting_calls_go_unrecorded(&server, 4, "a full disk").await;
     assert!(error.contains("disk full"), "{error}");
     assert_eq!(server.get("/healthz").await.map(|h| h.0), Some(200));
 
@@ -779,23 +784,7 @@ async fn a_read_only_data_directory_bridges_without_recording() {
         "the file system is still writable ({})",
         mount.options()
     );
-    let read_only = consenting_calls(&server.url, 3).await;
-    for r in &read_only {
-        assert!(
-            !r.bridged_with_recording(),
-            "recorded on a read-only disk: {r:#?}"
-        );
-    }
-    let errors = server.log_lines("consent log write failed");
-    assert!(
-        !errors.is_empty(),
-        "no error logged:\n{}",
-        server.log_text()
-    );
-    let error = errors[0]["fields"]["error"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
+    let (read_only, error) = consenting_calls_go_unrecorded(&server, 3, "a read-only disk").await;
     assert!(
         error.contains("I/O error") || error.contains("read-only"),
         "{error}"
