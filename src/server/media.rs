@@ -179,7 +179,7 @@ impl Session {
         Self::serve(socket, state, started, span).await;
     }
 
-    /// The rest of a started stream's life, inside its call's tracing span.
+    /// The rest of a started stream's life; its log events name the call's span as parent.
     async fn serve(
         mut socket: WebSocket,
         state: Arc<AppState>,
