@@ -8,7 +8,7 @@ use consentline::caller::{place_call, CallReport, KeyMode, When};
 use consentline::protocol::twilio::sim;
 use consentline::store::{Filter, Store};
 use futures_util::{SinkExt, StreamExt};
-use server::start;
+use server::{close_of, start};
 use std::path::Path;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -259,27 +259,6 @@ async fn announce(url: &str) -> String {
     sid
 }
 
-/// Read until the server closes; return (code, reason).
-async fn close_of(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> (u16, String) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(Some(f))))) => {
-                return (u16::from(f.code), f.reason.to_string())
-            }
-            Ok(Some(Ok(Message::Close(None)))) => return (1005, String::new()),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(e))) => return (0, e.to_string()),
-            Ok(None) => return (0, "eof".into()),
-            Err(_) => panic!("server did not close the stream"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_streams_get_a_clear_close_and_do_not_disturb_a_live_call() {
     let server = start(None, None).await;
@@ -353,7 +332,7 @@ async fn hostile_streams_get_a_clear_close_and_do_not_disturb_a_live_call() {
         for m in messages {
             let _ = ws.send(m).await;
         }
-        let (got_code, got_reason) = close_of(&mut ws).await;
+        let (got_code, got_reason) = close_of(&mut ws, Duration::from_secs(15)).await;
         if name == "oversized message" {
             // The library may close with 1009 or drop the connection: either way, closed.
             assert!(
@@ -385,11 +364,11 @@ async fn hostile_streams_get_a_clear_close_and_do_not_disturb_a_live_call() {
         .send(start_msg(&sid, &consentline::caller::random_sid("MZ")))
         .await
         .unwrap();
-    let (code, reason) = close_of(&mut thief).await;
+    let (code, reason) = close_of(&mut thief, Duration::from_secs(15)).await;
     assert_eq!(code, 1008, "{reason}");
     assert!(reason.contains("already"), "{reason}");
     ws.send(Message::text(format!(r#"{{"event":"media","sequenceNumber":"3","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"!!!notbase64"}},"streamSid":"{stream_sid}"}}"#))).await.unwrap();
-    let (code, _) = close_of(&mut ws).await;
+    let (code, _) = close_of(&mut ws, Duration::from_secs(15)).await;
     assert_eq!(code, 1002);
 
     // A second start on a live stream is a protocol error.
@@ -399,7 +378,7 @@ async fn hostile_streams_get_a_clear_close_and_do_not_disturb_a_live_call() {
     ws.send(Message::text(sim::connected())).await.unwrap();
     ws.send(start_msg(&sid2, &stream2)).await.unwrap();
     ws.send(start_msg(&sid2, &stream2)).await.unwrap();
-    let (code, reason) = close_of(&mut ws).await;
+    let (code, reason) = close_of(&mut ws, Duration::from_secs(15)).await;
     assert_eq!(code, 1002, "{reason}");
     assert!(reason.contains("second start"), "{reason}");
 

@@ -7,7 +7,7 @@
 //! and an ext4 image on a loop device that the kernel remounts read-only after an error
 //! (`errors=remount-ro`, triggered through ext4's `trigger_fs_error`) for a read-only one. If
 //! mounting is impossible the test says so on the real stderr and skips, unless
-//! `CONSENTLINE_REQUIRE_FAULTS=1` (set by scripts/test.sh when run as root), when it fails.
+//! `CONSENTLINE_REQUIRE_FAULTS=1` is set, when it fails.
 
 #[path = "support/server.rs"]
 mod support;
@@ -1362,7 +1362,7 @@ async fn silent_streams_are_timed_out() {
         async move {
             let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
             ws.send(Message::text(sim::connected())).await.unwrap();
-            next_close(&mut ws).await
+            support::close_of(&mut ws, Duration::from_secs(40)).await
         }
     });
     let sid = announce(&server.url).await;
@@ -1380,7 +1380,7 @@ async fn silent_streams_are_timed_out() {
         .await
         .unwrap();
         // Reads everything (so this is silence, not a stall) and sends nothing more.
-        next_close(&mut ws).await
+        support::close_of(&mut ws, Duration::from_secs(40)).await
     });
     let (code, reason) = never_starts.await.unwrap();
     assert_eq!(code, 1008, "{reason}");
@@ -1396,25 +1396,4 @@ async fn silent_streams_are_timed_out() {
     loud(&format!(
         "silent streams: never started -> 1008 no start; silent after start -> {code} {reason:?}"
     ));
-}
-
-/// Read until the server's close frame: (code, reason).
-async fn next_close(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> (u16, String) {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(Some(f))))) => {
-                return (u16::from(f.code), f.reason.to_string())
-            }
-            Ok(Some(Ok(Message::Close(None)))) => return (1005, String::new()),
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(e))) => return (0, e.to_string()),
-            Ok(None) => return (0, "eof".into()),
-            Err(_) => panic!("the server never closed a silent stream"),
-        }
-    }
 }

@@ -18,7 +18,7 @@ load_core="${LOAD_CORE:-1}"
 cargo build --release --quiet
 bin="$PWD/target/release/consentline"
 work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true' EXIT
+trap 'kill "${server:-}" 2>/dev/null || true' EXIT
 echo "work directory (data, server log, ledger): $work"
 taskset -c "$server_core" "$bin" serve --listen "127.0.0.1:$port" --data "$work/data" \
     --prompts prompts --privacy-line +18885550100 --forward-to +15555550123 \
@@ -37,7 +37,6 @@ kill -TERM "$server"
 wait "$server" || true
 echo "--- log checks"
 "$bin" audit verify --data "$work/data" || status=$?
-"$bin" audit ledger "$work/ledger.jsonl" --data "$work/data" 2>/dev/null \
-    || echo "(audit ledger not available in this build)"
+"$bin" audit ledger "$work/ledger.jsonl" --data "$work/data" || status=$?
 grep -c -E "ERROR|WARN" "$work/server.log" | sed 's/^/server warnings and errors: /' || true
 exit "$status"

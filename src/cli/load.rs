@@ -4,6 +4,9 @@ use anyhow::Result;
 use consentline::load::{percentile, process_cpu, process_usage, run, LoadPlan, Scenario};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
@@ -60,31 +63,27 @@ pub fn run_load(args: &LoadArgs) -> Result<()> {
     // (sampled every 200 ms off the runtime's threads) and at the end.
     let before = args.server_pid.and_then(process_usage);
     let split_before = args.server_pid.and_then(process_cpu);
-    let peak_rss = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    let sampling = Arc::new(AtomicBool::new(true));
     let sampler = args.server_pid.map(|pid| {
         let (peak_rss, sampling) = (peak_rss.clone(), sampling.clone());
         std::thread::spawn(move || {
-            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+            while sampling.load(Relaxed) {
                 if let Some((_, rss)) = process_usage(pid) {
-                    peak_rss.fetch_max(rss, std::sync::atomic::Ordering::Relaxed);
+                    peak_rss.fetch_max(rss, Relaxed);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
         })
     });
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.worker_threads(args.threads).enable_all();
-    if args.wake_coalesce_us > 0 {
-        // As the server does: gather a moment's worth of socket events per wake-up.
-        let pause = std::time::Duration::from_micros(args.wake_coalesce_us);
-        builder.on_thread_park(move || std::thread::sleep(pause));
-    }
-    let runtime = builder.build()?;
+    let runtime = super::runtime(
+        Some(args.threads),
+        std::time::Duration::from_micros(args.wake_coalesce_us),
+    )?;
     let report = runtime.block_on(run(&plan));
     let after = args.server_pid.and_then(process_usage);
     let split_after = args.server_pid.and_then(process_cpu);
-    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    sampling.store(false, Relaxed);
     if let Some(s) = sampler {
         let _ = s.join();
     }
@@ -144,9 +143,7 @@ pub fn run_load(args: &LoadArgs) -> Result<()> {
     );
     if let (Some((cpu0, rss0)), Some((cpu1, rss1))) = (before, after) {
         let cpu = cpu1 - cpu0;
-        let peak = peak_rss
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .max(rss1);
+        let peak = peak_rss.load(Relaxed).max(rss1);
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         println!(
             "server: {cpu:.2} CPU seconds, {:.0} µs per call-second ({:.3} % of a core per call, {:.0} calls per core); resident memory {:.1} MiB before, {:.1} MiB peak, {:.1} MiB after; {:.1} KiB per concurrent call above the start",

@@ -77,15 +77,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         |k| std::env::var(k).ok(),
         &overrides,
     )?;
-    let coalesce = config.wake_coalesce;
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
-    if !coalesce.is_zero() {
-        // Interrupt moderation for the reactor: a worker about to sleep waits a moment first,
-        // so the next wake-up finds many calls' frames ready instead of one.
-        builder.on_thread_park(move || std::thread::sleep(coalesce));
-    }
-    let runtime = builder.build()?;
+    let runtime = super::runtime(None, config.wake_coalesce)?;
     runtime.block_on(async {
         let server = Server::bind(config).await?;
         server

@@ -157,3 +157,28 @@ pub async fn start(prompts: Option<&Path>, token: Option<&str>) -> Running {
         done,
     }
 }
+
+/// Read until the server closes the stream, at most `limit`: (code, reason); code 0 for a
+/// connection that ended without a close frame.
+pub async fn close_of(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    limit: Duration,
+) -> (u16, String) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(f))))) => {
+                return (u16::from(f.code), f.reason.to_string())
+            }
+            Ok(Some(Ok(Message::Close(None)))) => return (1005, String::new()),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => return (0, e.to_string()),
+            Ok(None) => return (0, "eof".into()),
+            Err(_) => panic!("the server did not close the stream within {limit:?}"),
+        }
+    }
+}
